@@ -1,0 +1,26 @@
+"""minigrad: a small tensor autograd engine on NumPy (CPU) or CuPy (GPU).
+
+    import minigrad
+    x = minigrad.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()            # x.grad == 2 x
+"""
+from .tensor import Tensor
+from .function import Function, Context
+from .autograd import no_grad, enable_grad, set_grad_enabled, detect_anomaly, grad_enabled
+from .creation import (tensor, zeros, ones, full, zeros_like, ones_like, full_like, randn,
+                       rand, randint, arange, eye, empty)
+from .random import manual_seed
+from .backend import float32, float64, int64, int32, bool_, available_devices
+from . import ops
+from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, relu, gelu,
+                  abs, clip, clamp, where, masked_fill, maximum, minimum, matmul, sum, mean,
+                  reshape, permute, transpose)
+from .gradcheck import gradcheck, numerical_grad, rel_error, GradcheckError
+
+Tensor_ = Tensor
+from .tensor import _install_methods as _install   # noqa: E402
+_install()
+del _install, Tensor_
+
+__version__ = "0.1.0"

@@ -1,0 +1,212 @@
+"""The backward pass, and the switches around it (no_grad, detect_anomaly).
+
+``backward`` walks the recorded graph from the output to the leaves.  The order is
+Kahn's algorithm over graph nodes (a node runs when every node that consumed its outputs
+has sent its gradient), so there is no recursion anywhere: a chain of 200,000 ops, an RNN
+unrolled over a long sequence, works as well as a chain of 2.  Gradients of leaves add up
+in ``.grad``, as in PyTorch.
+
+Nodes are the ``Context`` objects of ``minigrad.function``: ``node.inputs`` are Tensors,
+and a Tensor points back to the node that made it (``tensor._node``, output ``tensor._index``).
+"""
+import contextlib
+import weakref
+
+__all__ = ["backward", "no_grad", "enable_grad", "grad_enabled", "set_grad_enabled",
+           "detect_anomaly", "anomaly_check"]
+
+_state = {"grad": True, "anomaly": False}
+
+
+def grad_enabled():
+    """True when ops record the graph (outside ``no_grad``)."""
+    return _state["grad"]
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator: record the graph or not inside it."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.previous = _state["grad"]
+        _state["grad"] = self.mode
+
+    def __exit__(self, *exc):
+        _state["grad"] = self.previous
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """``with minigrad.no_grad():`` or ``@minigrad.no_grad()``: ops record nothing."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record the graph again inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise at the first op whose forward or backward produces NaN or Inf.
+
+    Costs one ``isfinite`` per op output: switch it on while debugging only.
+    """
+
+    def __enter__(self):
+        self.previous = _state["anomaly"]
+        _state["anomaly"] = True
+
+    def __exit__(self, *exc):
+        _state["anomaly"] = self.previous
+        return False
+
+
+def _shape_of(x):
+    return tuple(getattr(x, "shape", ()))
+
+
+def anomaly_check(op_name, phase, arrays, inputs):
+    """Under ``detect_anomaly``: raise if any array in ``arrays`` holds NaN or Inf."""
+    if not _state["anomaly"]:
+        return
+    from .backend import array_module, is_array
+    for index, array in enumerate(arrays):
+        if array is None or not is_array(array):
+            continue
+        xp = array_module(array)
+        if not bool(xp.isfinite(array).all()):
+            shapes = ", ".join(str(_shape_of(a)) for a in inputs if a is not None)
+            raise RuntimeError(
+                f"detect_anomaly: {op_name} {phase} produced NaN or Inf in "
+                f"{'output' if phase == 'forward' else 'gradient'} {index} of shape "
+                f"{_shape_of(array)} (inputs of shapes {shapes or 'none'})")
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on with d(root)/d(leaf).
+
+    root: a Tensor.  grad: dL/d(root), same shape (may be omitted for a one-element root).
+    retain_graph: keep saved arrays, so that a second backward can run through the graph.
+    """
+    from .tensor import Tensor
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no graph "
+                           "(create leaves with requires_grad=True, outside no_grad)")
+    xp = root.xp
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be created implicitly only for a one-element "
+                f"output, got shape {root.shape}; pass dL/d(output) of that shape: "
+                "y.backward(grad)")
+        grad = xp.ones_like(root.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+        if tuple(grad.shape) != root.shape:
+            raise RuntimeError(f"backward: gradient of shape {tuple(grad.shape)} given for "
+                               f"an output of shape {root.shape}; expected the same shape")
+
+    if root._node is None:            # a leaf: d(root)/d(root) = 1
+        root._accumulate(grad)
+        return
+
+    # 1. Count, for every node, how many edges lead into it from later nodes.
+    consumers = {root._node: 0}
+    stack = [root._node]
+    while stack:
+        node = stack.pop()
+        if node.released:
+            raise RuntimeError(
+                f"backward: trying to go through the graph a second time ({node.name} "
+                "has freed its saved arrays after the first backward); pass "
+                "retain_graph=True to the first backward if you need a second")
+        for tensor in node.inputs:
+            child = tensor._node if tensor is not None else None
+            if child is None:
+                continue
+            if child in consumers:
+                consumers[child] += 1
+            else:
+                consumers[child] = 1
+                stack.append(child)
+
+    # 2. Run nodes once all their consumers have sent gradients (Kahn's order).
+    pending = {root._node: {root._index: grad}}
+    ready = [root._node]
+    while ready:
+        node = ready.pop()
+        received = pending.pop(node)
+        grads = []
+        for index, (shape, dtype) in enumerate(node.output_meta):
+            g = received.get(index)
+            grads.append(xp.zeros(shape, dtype=dtype) if g is None else g)
+        if node.out_hooks:
+            for index, hooks in node.out_hooks.items():
+                for hook in hooks:
+                    grads[index] = _run_hook(hook, grads[index])
+
+        input_grads = node.fn.backward(node, *grads)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "
+                               f"for {len(node.inputs)} inputs; expected one per input "
+                               "(None for inputs that need none)")
+        anomaly_check(node.name, "backward", input_grads, node.inputs)
+        if not retain_graph:
+            node.release()
+
+        for tensor, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
+            if tensor is None:
+                continue
+            child = tensor._node
+            if needed and g is not None:
+                if tuple(g.shape) != tensor.shape:
+                    raise RuntimeError(
+                        f"{node.name}.backward returned a gradient of shape "
+                        f"{tuple(g.shape)} for an input of shape {tensor.shape}")
+                if child is None:
+                    tensor._accumulate(g)
+                else:
+                    slots = pending.setdefault(child, {})
+                    old = slots.get(tensor._index)
+                    slots[tensor._index] = g if old is None else old + g
+            if child is not None:
+                consumers[child] -= 1
+                if consumers[child] == 0:
+                    pending.setdefault(child, {})
+                    ready.append(child)
+
+
+def _run_hook(hook, grad):
+    """Call a tensor hook on a raw gradient; a hook may return a replacement."""
+    from .tensor import Tensor
+    result = hook(Tensor(grad))
+    if result is None:
+        return grad
+    return result.data if isinstance(result, Tensor) else result
+
+
+def add_output_hook(tensor, hook):
+    """Attach ``hook`` to the gradient that flows into non-leaf ``tensor``."""
+    node = tensor._node
+    if node.out_hooks is None:
+        node.out_hooks = {}
+    node.out_hooks.setdefault(tensor._index, []).append(hook)
+
+
+def retain_hook(tensor):
+    """A hook that stores the gradient into ``tensor.grad`` (held weakly: no cycle)."""
+    ref = weakref.ref(tensor)
+
+    def store(grad):
+        t = ref()
+        if t is not None:
+            t._accumulate(grad.data, hooks=False)
+    return store

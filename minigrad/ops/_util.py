@@ -1,0 +1,60 @@
+"""Small helpers the op files share: broadcasting shapes and undoing broadcasting."""
+
+__all__ = ["shape_of", "broadcast_shapes", "unbroadcast", "check_broadcast", "normalize_dims"]
+
+
+def shape_of(x):
+    """The shape of an array, or None for a Python number (which broadcasts to anything)."""
+    shape = getattr(x, "shape", None)
+    return None if shape is None else tuple(shape)
+
+
+def broadcast_shapes(op, *shapes):
+    """NumPy's broadcasting rule, with an error that names the op and both shapes."""
+    shapes = [s for s in shapes if s is not None]
+    ndim = max((len(s) for s in shapes), default=0)
+    result = []
+    for axis in range(-ndim, 0):
+        sizes = {s[axis] for s in shapes if len(s) >= -axis} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"{op}: shapes {' and '.join(map(str, shapes))} cannot be "
+                             f"broadcast together (sizes {sorted(sizes)} at dim {axis}); "
+                             "expected equal sizes or 1 in each dim, counted from the right")
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+check_broadcast = broadcast_shapes
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the dims that broadcasting added or stretched, back to ``shape``.
+
+    If y = x + b broadcast b from shape (1, H) to (N, H), every row of y used b, so
+    dL/db = sum over N of dL/dy, kept as (1, H).
+    """
+    if shape is None:
+        return None
+    if tuple(grad.shape) == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def normalize_dims(op, dim, ndim):
+    """``dim`` (int, tuple or None = all) as a sorted tuple of non-negative dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} "
+                             f"dims; expected a dim in [{-ndim}, {ndim - 1}]")
+        out.append(d % max(ndim, 1))
+    return tuple(sorted(set(out)))

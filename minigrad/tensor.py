@@ -1,0 +1,234 @@
+"""Tensor: a backend array, plus what autograd needs to send gradients back to it.
+
+A Tensor holds ``data`` (a NumPy or CuPy array), ``requires_grad``, ``grad`` (a Tensor,
+None until a backward reaches it) and, if an op made it, the graph node of that op
+(``_node``, a Context) and which output of it this is (``_index``).  All math lives in
+Functions (``minigrad/ops``); the operators and methods here are thin calls into them.
+"""
+from . import backend
+from . import autograd
+
+__all__ = ["Tensor"]
+
+
+class Tensor:
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_index", "_hooks",
+                 "__weakref__")
+    __array_priority__ = 1000      # numpy_array + tensor -> Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            dtype = backend.dtype_of(dtype)
+        elif not backend.is_array(data):         # Python numbers and (nested) lists
+            kind = backend.CPU.xp.asarray(data).dtype.kind
+            if kind == "f":
+                dtype = backend.float32          # the default dtype, as in PyTorch
+            elif kind not in "iub":
+                raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} "
+                                f"of dtype kind {kind!r}; expected numbers or arrays")
+        if device is None and backend.is_array(data):
+            device = backend.device_of(data)     # an array stays where it is
+        self.data = backend.as_array(data, dtype=dtype, device=device)
+        self.grad = None
+        self._node = None
+        self._index = 0
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data, node, index):
+        """Wrap an op's output array without copying or converting it."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t._node, t._index, t._hooks = data, None, node, index, None
+        t.requires_grad = node is not None
+        return t
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self):
+        """The array module doing this tensor's math (numpy or cupy)."""
+        return backend.array_module(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self):
+        """A host NumPy array (a copy from the GPU; the array itself on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError("numpy(): call .detach().numpy() on a tensor that requires "
+                               "grad, so the graph is not silently left behind")
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors convert to a Python "
+                             f"number, got shape {self.shape}")
+        return backend.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor._from_op(self.data, None, 0)
+
+    def to(self, device=None, dtype=None):
+        """This tensor on ``device`` and/or as ``dtype`` (differentiable)."""
+        from .ops.shape import to
+        return to(self, device=device, dtype=dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def long(self):
+        return Tensor._from_op(self.data.astype(backend.int64), None, 0)
+
+    def clone(self):
+        from .ops.shape import clone
+        return clone(self)
+
+    # ------------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise TypeError(f"requires_grad: only floating-point tensors can require "
+                            f"gradients, got dtype {self.dtype}; create it with "
+                            "dtype='float32' or 'float64'")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf behind self."""
+        autograd.backward(self, gradient, retain_graph=retain_graph)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self._node is None:
+            return
+        autograd.add_output_hook(self, autograd.retain_hook(self))
+
+    def register_hook(self, hook):
+        """``hook(grad) -> new grad or None`` runs on the gradient flowing into self."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad")
+        if self._node is None:
+            self._hooks = (self._hooks or []) + [hook]
+        else:
+            autograd.add_output_hook(self, hook)
+        return hook
+
+    def _accumulate(self, grad, hooks=True):
+        """leaf.grad += grad (a new array: never changes an array someone else holds)."""
+        if hooks and self._hooks:
+            for hook in self._hooks:
+                grad = autograd._run_hook(hook, grad)
+        if grad.dtype != self.data.dtype:
+            grad = grad.astype(self.data.dtype)
+        if self.grad is None:
+            self.grad = Tensor._from_op(grad, None, 0)
+        else:
+            self.grad = Tensor._from_op(self.grad.data + grad, None, 0)
+
+    # ------------------------------------------------------------------ printing
+    def __repr__(self):
+        body = backend.format_array(backend.to_numpy(self.data), prefix="tensor(")
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype != backend.float32:
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if backend.is_floating(self.dtype):
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+
+def _install_methods():
+    """Operators and methods as thin calls into the ops (defined in minigrad/ops)."""
+    from . import ops
+    methods = {
+        "__add__": ops.add, "__radd__": lambda a, b: ops.add(b, a),
+        "__sub__": ops.sub, "__rsub__": lambda a, b: ops.sub(b, a),
+        "__mul__": ops.mul, "__rmul__": lambda a, b: ops.mul(b, a),
+        "__truediv__": ops.div, "__rtruediv__": lambda a, b: ops.div(b, a),
+        "__pow__": ops.pow, "__rpow__": lambda a, b: ops.pow(b, a),
+        "__matmul__": ops.matmul, "__rmatmul__": lambda a, b: ops.matmul(b, a),
+        "__neg__": ops.neg, "__abs__": ops.abs, "__getitem__": ops.getitem,
+        "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
+        "__eq__": ops.eq, "__ne__": ops.ne,
+    }
+    for name in ops.TENSOR_METHODS:
+        methods.setdefault(name, getattr(ops, name))
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+    Tensor.__hash__ = object.__hash__   # __eq__ is elementwise; keep identity hashing
+    Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
+    Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
