@@ -94,8 +94,9 @@ def _backend_of_array(x):
 
 def array_module(x):
     """The array module (numpy, cupy, ...) that owns array ``x``: ``xp = array_module(x)``."""
-    data = getattr(x, "data", x) if not isinstance(x, numpy.ndarray) else x
-    return _backend_of_array(data).xp
+    if not is_array(x) and hasattr(x, "requires_grad"):     # a Tensor: look at its data
+        x = x.data
+    return _backend_of_array(x).xp
 
 
 def device_of(x):

@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite.
+
+``device``: every test that takes it runs on each backend: "cpu" (NumPy), "guard" (NumPy
+behind a CuPy-like wall that fails on stray numpy calls, see guard_backend.py) and "cuda"
+(CuPy, skipped with its reason where CuPy or a GPU is missing).
+
+Read tensor values in tests with ``t.numpy()`` (or ``.detach().numpy()``), never by handing
+``t.data`` to numpy: on the guard and cuda backends that raises, on purpose.
+"""
+import numpy as np
+import pytest
+
+import guard_backend  # noqa: F401  (registers the "guard" device)
+from minigrad import backend
+
+
+def _cuda_skip_reason():
+    try:
+        backend.get_backend("cuda")
+    except RuntimeError as err:
+        return str(err)
+    return None
+
+
+DEVICES = [
+    "cpu",
+    "guard",
+    pytest.param("cuda", marks=pytest.mark.skipif(
+        _cuda_skip_reason() is not None, reason=f"no GPU backend: {_cuda_skip_reason()}")),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The device name a test runs on: cpu, guard, cuda."""
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator for host-side test data."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _seed_minigrad():
+    import minigrad
+    minigrad.manual_seed(0)
+    yield
