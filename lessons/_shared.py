@@ -39,6 +39,7 @@ LESSONS_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT_ROOT = Path("lesson_output")
 EXTRAS_MESSAGE = "lessons need the 'lessons' extra: pip install -e '.[lessons]'"
 EXTRAS_EXIT_CODE = 2
+EXTRAS = ("matplotlib", "tqdm", "babel")   # the 'lessons' extra in setup.cfg
 LESSON_FILE_GLOB = "[0-9][0-9]_*.py"
 
 
@@ -232,10 +233,10 @@ def set_seed(seed):
 # ----------------------------------------------------------------------------- extras
 
 def require_extras():
-    """Exit with code 2 and one line naming the fix when matplotlib or tqdm is missing."""
+    """Exit with code 2 and one line naming the fix when matplotlib, tqdm or babel is missing."""
     try:
-        import matplotlib  # noqa: F401
-        import tqdm  # noqa: F401
+        for name in EXTRAS:
+            importlib.import_module(name)
     except ImportError:
         print(EXTRAS_MESSAGE, file=sys.stderr)
         raise SystemExit(EXTRAS_EXIT_CODE) from None

@@ -23,7 +23,6 @@ import datetime
 from typing import NamedTuple
 
 import numpy as np
-from babel.dates import format_date
 
 from lessons.tasks.vocab import CharVocab
 
@@ -66,6 +65,7 @@ def format_choices(locales=None, formats=FORMATS):
 
 def render(date, locale, fmt):
     """One source string: ``date`` written by Babel in ``locale`` with ``fmt``."""
+    from babel.dates import format_date   # imported here: lessons.tasks loads without the extra
     return format_date(date, format=fmt, locale=locale)
 
 

@@ -14,6 +14,7 @@ cut at ``max_chars``. It is deterministic for a given Python version (3.11 and 3
 Next-character prediction: inputs ids[t : t + T], targets ids[t + 1 : t + T + 1].
 """
 
+import os
 import sysconfig
 from pathlib import Path
 
@@ -27,8 +28,11 @@ DEFAULT_MAX_CHARS = 2_000_000
 def stdlib_files():
     """The corpus files, sorted by their path below the standard-library folder."""
     root = Path(sysconfig.get_paths()["stdlib"])
-    return sorted(path for path in root.rglob("*.py")
-                  if not SKIPPED_FOLDERS.intersection(path.relative_to(root).parts[:-1]))
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in SKIPPED_FOLDERS]   # prune, don't descend
+        found += [Path(folder, name) for name in names if name.endswith(".py")]
+    return sorted(found, key=lambda path: path.relative_to(root).parts)
 
 
 def stdlib_text(max_chars=DEFAULT_MAX_CHARS):
