@@ -10,7 +10,7 @@ def affine_backward(dout, cache):
     x, w = cache
     db = dout.sum(axis=0)
     ### BEGIN SOLUTION hw2.affine
-    ### TODO: dx = dout @ w.T, (N, D)
+    ### TODO: dx, (N, D): one matrix product of dout and w.
     dx = dout @ w.T
     ### END SOLUTION
     return dx, affine_weight_grad(dout, x), db
@@ -20,7 +20,7 @@ def affine_weight_grad(dout, x):
     if dout.ndim != 2:
         raise ValueError(f"affine_weight_grad: dout must be (N, H), got shape {dout.shape}")
     ### BEGIN SOLUTION hw2.affine
-    ### TODO: dw = x.T @ dout, (D, H)
+    ### TODO: dw, (D, H): one matrix product of x and dout.
     dw_total = x.T @ dout
     return dw_total
     ### END SOLUTION
