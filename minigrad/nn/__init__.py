@@ -1,2 +1,10 @@
-"""minigrad.nn: Module machinery, the functional namespace F, and initialisers."""
+"""minigrad.nn: Module machinery, the functional namespace F, and initialisers.
+
+The layers themselves (Linear, LSTM, Transformer, ...) live in the top-level ``layers``
+package, which builds on this one; minigrad never imports it.
+"""
 from .module import Parameter, Module, ModuleList, ModuleDict
+from . import functional
+from . import init
+
+__all__ = ["Parameter", "Module", "ModuleList", "ModuleDict", "functional", "init"]
