@@ -55,14 +55,19 @@ def _check_inside_function(source: str, regions, path: str):
                                "body, so its stub would raise on import; move the markers into the function")
 
 
-def _prepare_out_dir(root: Path, out: Path, force: bool):
+def _check_out_dir(root: Path, out: Path, force: bool):
     if out == root or out in root.parents:
         raise ReleaseError(f"--out {out} is the project or holds it: choose a separate folder")
     if out.exists() and not out.is_dir():
         raise ReleaseError(f"--out {out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ReleaseError(f"--out {out} is not empty: choose an empty folder or pass force=True (--force)")
+    if (out / ".git").exists():
+        raise ReleaseError(f"--out {out} is a git work tree: refusing to replace it")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ReleaseError(f"--out {out} is not empty: choose an empty folder or pass force=True (--force)")
+
+
+def _prepare_out_dir(out: Path):
+    if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -149,13 +154,14 @@ def release(project_root, out_dir, assignment=None, force=False, manifest=MINIGR
     """Write the student copy of project_root to out_dir; see the module docstring."""
     root, out = Path(project_root).resolve(), Path(out_dir).resolve()
     wanted = normalize_assignment(assignment)
+    _check_out_dir(root, out, force)
     files = list_files(root, exclude=[out])
     regions = scan_regions(root, files)
     problems = group_problems(regions, manifest, wanted)
     if not problems:
         which = f" of {wanted}" if wanted else ""
         raise ReleaseError(f"no homework regions{which} found in {root}")
-    _prepare_out_dir(root, out, force)
+    _prepare_out_dir(out)
 
     stubbed = {}
     for problem in problems:

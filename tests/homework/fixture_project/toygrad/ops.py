@@ -5,7 +5,7 @@ import numpy as np
 def square_backward(x, grad):
     """d(x^2)/dx = 2x; x, grad: any shape."""
     ### BEGIN SOLUTION hw1.square
-    ### TODO: return grad_x, the gradient of x^2 times grad (same shape as x).
+    ### TODO: the gradient of x^2 times grad, same shape as x.
     grad_x = grad * 2.0 * x
     return grad_x
     ### END SOLUTION
