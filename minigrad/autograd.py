@@ -6,8 +6,8 @@ has sent its gradient), so there is no recursion anywhere: a chain of 200,000 op
 unrolled over a long sequence, works as well as a chain of 2.  Gradients of leaves add up
 in ``.grad``, as in PyTorch.
 
-Nodes are the ``Context`` objects of ``minigrad.function``: ``node.inputs`` are Tensors,
-and a Tensor points back to the node that made it (``tensor._node``, output ``tensor._index``).
+Nodes are the ``Context`` objects of ``minigrad.function``: ``node.edges`` say where each
+input's gradient goes (a leaf Tensor, or ``(node, output index)``), and a Tensor points back to the node that made it (``tensor._node``, output ``tensor._index``).
 """
 import contextlib
 import weakref
@@ -126,10 +126,10 @@ def backward(root, grad=None, retain_graph=False):
                 f"backward: trying to go through the graph a second time ({node.name} "
                 "has freed its saved arrays after the first backward); pass "
                 "retain_graph=True to the first backward if you need a second")
-        for tensor in node.inputs:
-            child = tensor._node if tensor is not None else None
-            if child is None:
+        for edge in node.edges:
+            if type(edge) is not tuple:          # None, or a leaf Tensor
                 continue
+            child = edge[0]
             if child in consumers:
                 consumers[child] += 1
             else:
@@ -139,6 +139,7 @@ def backward(root, grad=None, retain_graph=False):
     # 2. Run nodes once all their consumers have sent gradients (Kahn's order).
     pending = {root._node: {root._index: grad}}
     ready = [root._node]
+    anomaly = _state["anomaly"]
     while ready:
         node = ready.pop()
         received = pending.pop(node)
@@ -152,36 +153,41 @@ def backward(root, grad=None, retain_graph=False):
                     grads[index] = _run_hook(hook, grads[index])
 
         input_grads = node.fn.backward(node, *grads)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        if len(input_grads) != len(node.inputs):
+        if len(input_grads) != len(node.edges):
             raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "
-                               f"for {len(node.inputs)} inputs; expected one per input "
+                               f"for {len(node.edges)} inputs; expected one per input "
                                "(None for inputs that need none)")
-        anomaly_check(node.name, "backward", input_grads, node.inputs)
+        if anomaly:
+            anomaly_check(node.name, "backward", input_grads, grads)
         if not retain_graph:
             node.release()
 
-        for tensor, g, needed in zip(node.inputs, input_grads, node.needs_input_grad):
-            if tensor is None:
+        for edge, g in zip(node.edges, input_grads):
+            if edge is None:
                 continue
-            child = tensor._node
-            if needed and g is not None:
-                if tuple(g.shape) != tensor.shape:
-                    raise RuntimeError(
-                        f"{node.name}.backward returned a gradient of shape "
-                        f"{tuple(g.shape)} for an input of shape {tensor.shape}")
-                if child is None:
-                    tensor._accumulate(g)
-                else:
-                    slots = pending.setdefault(child, {})
-                    old = slots.get(tensor._index)
-                    slots[tensor._index] = g if old is None else old + g
-            if child is not None:
-                consumers[child] -= 1
-                if consumers[child] == 0:
-                    pending.setdefault(child, {})
-                    ready.append(child)
+            if type(edge) is not tuple:          # a leaf: .grad accumulates
+                if g is not None:
+                    _check_grad_shape(node, g, edge.shape)
+                    edge._accumulate(g)
+                continue
+            child, index = edge
+            if g is not None:
+                _check_grad_shape(node, g, child.output_meta[index][0])
+                slots = pending.setdefault(child, {})
+                old = slots.get(index)
+                slots[index] = g if old is None else old + g
+            consumers[child] -= 1
+            if consumers[child] == 0:
+                pending.setdefault(child, {})
+                ready.append(child)
+
+
+def _check_grad_shape(node, grad, shape):
+    if grad.shape != shape:
+        raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                           f"{tuple(grad.shape)} for an input of shape {tuple(shape)}")
 
 
 def _run_hook(hook, grad):

@@ -92,6 +92,15 @@ def _backend_of_array(x):
     return CPU                                     # Python and NumPy scalars
 
 
+def module_of_type(array_type):
+    """The array module for arrays of ``array_type`` (numpy when None or unknown)."""
+    backend = _BY_TYPE.get(array_type)
+    if backend is None:        # a subclass (numpy.memmap...), or no array at all
+        backend = next((b for t, b in _BY_TYPE.items()
+                        if array_type is not None and issubclass(array_type, t)), CPU)
+    return backend.xp
+
+
 def array_module(x):
     """The array module (numpy, cupy, ...) that owns array ``x``: ``xp = array_module(x)``."""
     if not is_array(x) and hasattr(x, "requires_grad"):     # a Tensor: look at its data

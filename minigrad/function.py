@@ -25,7 +25,8 @@ needs no gradient).  Keyword arguments are settings, never differentiated.
 gradients are wanted, records the context as the graph node of the outputs.
 """
 from . import backend
-from .autograd import grad_enabled, anomaly_check
+from .autograd import grad_enabled, anomaly_check, _state
+from .tensor import Tensor
 
 __all__ = ["Function", "Context"]
 
@@ -33,17 +34,19 @@ __all__ = ["Function", "Context"]
 class Context:
     """What forward leaves for backward: saved arrays and settings (``ctx.foo = ...``).
 
-    Also the graph node: ``inputs`` are the Tensors the op read (``None`` for non-Tensor
-    arguments), ``fn`` the Function class.  After a backward the saved arrays are released
-    unless ``retain_graph=True``.
+    Also the graph node.  ``edges`` say where each input's gradient goes: ``None`` (not a
+    Tensor, or needs no gradient), the leaf Tensor itself (its ``.grad`` accumulates), or
+    ``(node, output index)`` of the op that made it.  A node keeps no input Tensors, so the
+    graph holds on to exactly the arrays that backwards saved, as PyTorch's does.  After a
+    backward the saved arrays are released unless ``retain_graph=True``.
     """
 
-    def __init__(self, fn, xp):
+    def __init__(self, fn, xp, needs_input_grad):
         self.fn = fn
         self.xp = xp
         self.saved = ()
-        self.inputs = ()
-        self.needs_input_grad = ()
+        self.needs_input_grad = needs_input_grad   # known before forward: save only what is needed
+        self.edges = ()
         self.output_meta = ()       # (shape, dtype) of each output, to build zero grads
         self.out_hooks = None       # {output index: [hook, ...]} for register_hook/retain_grad
         self.released = False
@@ -77,40 +80,48 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor   # the Tensor module imports this one
-        arrays, device = [], None
+        arrays, array_type, needs = [], None, []
         for arg in args:
             if isinstance(arg, Tensor):
-                arg_device = arg.device
-                if device is None:
-                    device = arg_device
-                elif arg_device != device:
-                    shapes = ", ".join(f"{a.shape} on {a.device}" for a in args
-                                       if isinstance(a, Tensor))
-                    raise RuntimeError(
-                        f"{cls.__name__}: all tensors must be on one device, got {shapes}; "
-                        "move them with .to(device) first")
-                arrays.append(arg.data)
+                data = arg.data
+                if array_type is None:
+                    array_type = type(data)
+                elif type(data) is not array_type:
+                    _device_error(cls, args)
+                arrays.append(data)
+                needs.append(arg.requires_grad)
             else:
                 arrays.append(arg)
-        first = next((a for a in arrays if backend.is_array(a)), None)
-        ctx = Context(cls, backend.array_module(first) if first is not None else backend.CPU.xp)
+                needs.append(False)
+        record = grad_enabled() and any(needs)
+        ctx = Context(cls, backend.module_of_type(array_type), tuple(needs) if record
+                      else (False,) * len(args))
 
         outputs = cls.forward(ctx, *arrays, **kwargs)
         single = not isinstance(outputs, tuple)
         if single:
             outputs = (outputs,)
-        anomaly_check(cls.__name__, "forward", outputs, args)
+        # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
+        outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)
+        if _state["anomaly"]:
+            anomaly_check(cls.__name__, "forward", outputs, arrays)
 
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = any(needs) and grad_enabled()
-        results = []
-        for index, out in enumerate(outputs):
-            floating = backend.is_floating(out.dtype)
-            t = Tensor._from_op(out, ctx if record and floating else None, index)
-            results.append(t)
-        if record:
-            ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-            ctx.needs_input_grad = needs
-            ctx.output_meta = tuple((o.shape, o.dtype) for o in outputs)
+        if not record:
+            results = [Tensor._from_op(out, None, 0) for out in outputs]
+            return results[0] if single else tuple(results)
+        results = [Tensor._from_op(out, ctx if out.dtype.kind == "f" else None, index)
+                   for index, out in enumerate(outputs)]
+        ctx.edges = tuple(_edge(arg) if need else None for arg, need in zip(args, needs))
+        ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
         return results[0] if single else tuple(results)
+
+
+def _edge(tensor):
+    """Where the gradient of an input goes: the leaf itself, or (node, output index)."""
+    return tensor if tensor._node is None else (tensor._node, tensor._index)
+
+
+def _device_error(fn, args):
+    shapes = ", ".join(f"{a.shape} on {a.device}" for a in args if isinstance(a, Tensor))
+    raise RuntimeError(f"{fn.__name__}: all tensors must be on one device, got {shapes}; "
+                       "move them with .to(device) first")
