@@ -198,8 +198,8 @@ def run_problem(task_id, max_score, student_dir, tests_dir, test_files, config_f
                 # Children a test left behind die with the group, even after a normal exit.
                 _kill_group(proc)
         result.log_tail = _tail(log)
-        if proc.returncode in (3, 4):
-            result.note = f"grader error: pytest exited with code {proc.returncode} ({_head(result.log_tail[-500:], 3)})"
+        if not xml.exists() and ("INTERNALERROR>" in result.log_tail or "ERROR: usage" in result.log_tail):
+            result.note = f"grader error: pytest failed to start ({_head(result.log_tail[-500:], 3)})"
         elif not xml.exists():
             result.note = _crash_reason(proc.returncode, result.log_tail, memory_limit)
         else:
