@@ -193,7 +193,10 @@ def _check_grad_shape(node, grad, shape):
 def _run_hook(hook, grad):
     """Call a tensor hook on a raw gradient; a hook may return a replacement."""
     from .tensor import Tensor
-    result = hook(Tensor(grad))
+    from .backend import array_module, is_array
+    if not is_array(grad):                   # a NumPy scalar from a 0-d computation
+        grad = array_module(grad).asarray(grad)
+    result = hook(Tensor._from_op(grad, None, 0))   # as it is: no copy, no dtype change
     if result is None:
         return grad
     return result.data if isinstance(result, Tensor) else result

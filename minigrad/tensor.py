@@ -21,7 +21,7 @@ class Tensor:
             data = data.data
         if dtype is not None:
             dtype = backend.dtype_of(dtype)
-        elif not backend.is_array(data):         # Python numbers and (nested) lists
+        elif not backend.is_array(data) and not hasattr(data, "dtype"):   # numbers, lists
             kind = backend.CPU.xp.asarray(data).dtype.kind
             if kind == "f":
                 dtype = backend.float32          # the default dtype, as in PyTorch
@@ -60,9 +60,11 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
-    @property
-    def size(self):
-        return self.data.size
+    def size(self, dim=None):
+        """The shape (a tuple), or the size of one dim, as PyTorch's ``x.size(0)``."""
+        if dim is None:
+            return self.shape
+        return self.shape[dim]
 
     def numel(self):
         return int(self.data.size)
@@ -170,12 +172,15 @@ class Tensor:
         if hooks and self._hooks:
             for hook in self._hooks:
                 grad = autograd._run_hook(hook, grad)
-        if grad.dtype != self.data.dtype:
-            grad = grad.astype(self.data.dtype)
+        xp = backend.array_module(self.data)
         if self.grad is None:
-            self.grad = Tensor._from_op(grad, None, 0)
+            # a copy: backward may hand the same array to several leaves (y = a + b gives
+            # dL/da and dL/db as one array), and an in-place change of a.grad (gradient
+            # clipping) must not change b.grad
+            grad = xp.array(grad, dtype=self.data.dtype)
         else:
-            self.grad = Tensor._from_op(self.grad.data + grad, None, 0)
+            grad = xp.asarray(self.grad.data + grad, dtype=self.data.dtype)
+        self.grad = Tensor._from_op(grad, None, 0)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):
@@ -224,6 +229,8 @@ def _install_methods():
         "__neg__": ops.neg, "__abs__": ops.abs, "__getitem__": ops.getitem,
         "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
         "__eq__": ops.eq, "__ne__": ops.ne,
+        # x.where(condition, y) is where(condition, x, y), as PyTorch
+        "where": lambda self, condition, other: ops.where(condition, self, other),
     }
     for name in ops.TENSOR_METHODS:
         methods.setdefault(name, getattr(ops, name))

@@ -9,9 +9,19 @@ from .shape import *         # noqa: F401,F403
 from .index import *         # noqa: F401,F403
 from .matmul import *        # noqa: F401,F403
 
-# The ops that are also Tensor methods (x.exp(), x.sum(dim=1), ...).
+# The ops that are also Tensor methods (x.exp(), x.sum(dim=1), ...), under the same name.
+# (Operators, x.where(condition, y) and .T/.mT are installed in tensor.py.)
 TENSOR_METHODS = [
-    "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "abs", "clip", "clamp",
-    "sum", "mean", "reshape", "view", "permute", "transpose", "masked_fill", "matmul",
-    "maximum", "minimum",
+    # elementwise
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
+    "gelu", "abs", "clip", "clamp", "masked_fill", "maximum", "minimum",
+    "lt", "le", "gt", "ge", "eq", "ne",
+    # reductions
+    "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "any", "all",
+    # shape
+    "reshape", "view", "permute", "transpose", "swapaxes", "swapdims", "expand", "expand_as",
+    "squeeze", "unsqueeze", "flatten", "split", "chunk", "pad", "tril", "triu", "contiguous",
+    "repeat",
+    # indexing, matmul
+    "index_select", "gather", "matmul",
 ]

@@ -1,6 +1,7 @@
 """Small helpers the op files share: broadcasting shapes and undoing broadcasting."""
 
-__all__ = ["shape_of", "broadcast_shapes", "unbroadcast", "check_broadcast", "normalize_dims"]
+__all__ = ["shape_of", "broadcast_shapes", "unbroadcast", "check_broadcast", "normalize_dims",
+           "normalize_dim", "dim_arg"]
 
 
 def shape_of(x):
@@ -57,4 +58,30 @@ def normalize_dims(op, dim, ndim):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} "
                              f"dims; expected a dim in [{-ndim}, {ndim - 1}]")
         out.append(d % max(ndim, 1))
+    if ndim == 0:              # PyTorch lets a 0-d tensor reduce over dim 0 or -1: a no-op
+        return ()
     return tuple(sorted(set(out)))
+
+
+def normalize_dim(op, dim, ndim, extra=0):
+    """One ``dim`` (negative counts from the end) as a non-negative int.
+
+    ``extra=1`` allows the position just past the last dim, as ``unsqueeze`` and ``stack``
+    need (a new dim can go at the end).
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    size = ndim + extra
+    if not -max(size, 1) <= dim < max(size, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims; "
+                         f"expected a dim in [{-max(size, 1)}, {max(size, 1) - 1}]")
+    return dim % max(size, 1)
+
+
+def dim_arg(dim, axis):
+    """PyTorch's ``dim``, or NumPy's ``axis`` as an alias for it (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give dim or its alias axis, not both")
+        return axis
+    return dim

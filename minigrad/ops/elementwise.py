@@ -212,7 +212,7 @@ class ReLU(Function):
     def forward(ctx, x):
         mask = x > 0
         ctx.save_for_backward(mask)
-        return x * mask
+        return ctx.xp.maximum(x, 0)    # not x * mask: that gives -0.0 for negative x
 
     @staticmethod
     def backward(ctx, grad):        # slope 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
@@ -338,6 +338,10 @@ def abs(x):
 
 
 def clip(x, min=None, max=None):
+    """``x`` limited to [min, max]; bounds may be numbers or tensors (broadcast to x)."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
     return Clip.apply(x, min=min, max=max)
 
 
@@ -380,38 +384,63 @@ def masked_fill(x, mask, value):
     return where(mask, value, x)
 
 
+class Maximum(Function):
+    """Elementwise max (``largest``) or min of a and b, broadcast together."""
+
+    @staticmethod
+    def forward(ctx, a, b, largest=True):
+        broadcast_shapes("maximum" if largest else "minimum", shape_of(a), shape_of(b))
+        ctx.largest = largest
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b) if largest else ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # the gradient goes to the winner; at a tie each gets half (as PyTorch)
+        a, b = ctx.saved
+        xp = ctx.xp
+        a_wins = a > b if ctx.largest else a < b
+        b_wins = b > a if ctx.largest else b < a
+        half = grad * 0.5
+        zero = xp.zeros((), dtype=grad.dtype)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast(xp.where(a_wins, grad, xp.where(b_wins, zero, half)), shape_of(a))
+        if ctx.needs_input_grad[1]:
+            grad_b = unbroadcast(xp.where(b_wins, grad, xp.where(a_wins, zero, half)), shape_of(b))
+        return grad_a, grad_b
+
+
 def maximum(a, b):
-    """Elementwise max; the gradient goes to ``a`` where a >= b, else to ``b``."""
+    """Elementwise max; the gradient goes to the larger one (half each at a tie)."""
     like = a if isinstance(a, Tensor) else b
-    a, b = as_tensor_like(a, like), as_tensor_like(b, like)
-    return where(ge(a, b), a, b)
+    return Maximum.apply(as_tensor_like(a, like), as_tensor_like(b, like), largest=True)
 
 
 def minimum(a, b):
     like = a if isinstance(a, Tensor) else b
-    a, b = as_tensor_like(a, like), as_tensor_like(b, like)
-    return where(le(a, b), a, b)
+    return Maximum.apply(as_tensor_like(a, like), as_tensor_like(b, like), largest=False)
 
 
 # ---------------------------------------------------------------- comparisons (no gradient)
-def _compare(op):
+def _compare(name, op):
     def compare(a, b):
+        """Elementwise comparison: a bool tensor, no gradient."""
+        if a is None or b is None:
+            return NotImplemented          # x == None is False (identity), as in PyTorch
         like = a if isinstance(a, Tensor) else b
-        a_data = a.data if isinstance(a, Tensor) else as_tensor_like(a, like)
-        b_data = b.data if isinstance(b, Tensor) else as_tensor_like(b, like)
-        a_data = getattr(a_data, "data", a_data)
-        b_data = getattr(b_data, "data", b_data)
-        broadcast_shapes(op.__name__, shape_of(a_data), shape_of(b_data))
-        return Tensor._from_op(op(a_data, b_data), None, 0)
-    compare.__name__ = op.__name__
+        a, b = as_tensor_like(a, like), as_tensor_like(b, like)
+        a = a.data if isinstance(a, Tensor) else a
+        b = b.data if isinstance(b, Tensor) else b
+        broadcast_shapes(name, shape_of(a), shape_of(b))
+        return Tensor._from_op(op(a, b), None, 0)
+    compare.__name__ = name
     return compare
 
 
-lt = _compare(lambda a, b: a < b)
-le = _compare(lambda a, b: a <= b)
-gt = _compare(lambda a, b: a > b)
-ge = _compare(lambda a, b: a >= b)
-eq = _compare(lambda a, b: a == b)
-ne = _compare(lambda a, b: a != b)
-for _name, _fn in dict(lt=lt, le=le, gt=gt, ge=ge, eq=eq, ne=ne).items():
-    _fn.__name__ = _name
+lt = _compare("lt", lambda a, b: a < b)
+le = _compare("le", lambda a, b: a <= b)
+gt = _compare("gt", lambda a, b: a > b)
+ge = _compare("ge", lambda a, b: a >= b)
+eq = _compare("eq", lambda a, b: a == b)
+ne = _compare("ne", lambda a, b: a != b)

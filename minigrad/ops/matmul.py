@@ -39,10 +39,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a           # (k,) -> (1, k)
         b2 = b[:, None] if b.ndim == 1 else b           # (k,) -> (k, 1)
         g2 = grad
-        if a.ndim == 1:
-            g2 = g2[..., None, :]                       # put back the dropped m = 1
         if b.ndim == 1:
             g2 = g2[..., None]                          # put back the dropped n = 1
+        if a.ndim == 1:
+            g2 = g2[..., None, :]                       # put back the dropped m = 1
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
