@@ -1,0 +1,128 @@
+"""Every lesson, run as a student would (``python -m lessons N --quick``), in a subprocess.
+
+Each lesson in ``LESSON_CHECKS`` must exit with code 0, write the figures it promises as
+non-empty PNG files, and save a ``results.json`` whose headline result holds. A lesson file
+without an entry is still run: it must exit 0 and save ``results.json`` (the convention in
+lessons/README.md). Lessons that do not exist yet are not collected, so this file never fails
+for a missing lesson.
+
+All lessons write under one output root per test session, as ``python -m lessons all --out``
+does, so a lesson that reads other lessons' results (lesson 12) finds them; list those lessons
+in its entry's ``needs`` and they run first (each lesson runs at most once per session).
+
+Quick mode must finish in seconds; the timeout below only stops a hung lesson, it is not a
+speed test (speed targets live in benchmarks/).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LESSONS_DIR = REPO_ROOT / "lessons"
+HANG_TIMEOUT_S = 300
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class LessonCheck(NamedTuple):
+    """What a quick run of one lesson must leave behind."""
+
+    figures: tuple             # names passed to opts.savefig (".png" added)
+    check: Callable            # check(results: dict) -> None, asserts the lesson's key result
+    needs: tuple = ()          # lesson numbers whose results this lesson reads (run first)
+
+
+# ----------------------------------------------------------------------------- the checks
+
+def check_lesson_01(results):
+    """Autograd's gradients equal the hand-derived ones."""
+    assert results["max_abs_error"] < 1e-6, results["gradients"]
+    for name, entry in results["gradients"].items():
+        assert entry["max_abs_error"] < 1e-6, (name, entry)
+    assert results["accumulation"]["accumulates"], results["accumulation"]
+    # GELU's ~5e-7 is minigrad's erf approximation (A&S 7.1.26), not an autograd error.
+    assert max(results["curve_max_abs_error"].values()) < 1e-6, results["curve_max_abs_error"]
+
+
+def check_lesson_02(results):
+    """gradcheck passes the right Functions, catches the broken ones; float64 beats float32."""
+    checks = results["gradcheck"]
+    assert checks["SiLU"]["passed"] and checks["MatMul"]["passed"], checks
+    for broken in ("SiLUMissingFactor", "MatMulTransposedGrad"):
+        assert not checks[broken]["passed"], checks[broken]
+        assert "input" in checks[broken]["message"] and "index" in checks[broken]["message"]
+    assert results["float64_best_rel_error"] < 1e-8
+    assert results["float64_best_rel_error"] < 1e-3 * results["float32_best_rel_error"]
+    hidden = results["upstream_errors"]["MatMulTransposedGrad"]
+    assert hidden["ones"] < 1e-6 < 1e-2 < hidden["random"], hidden
+
+
+LESSON_CHECKS = {
+    1: LessonCheck(figures=("derivatives_autograd_vs_hand",), check=check_lesson_01),
+    2: LessonCheck(figures=("rel_error_vs_step",), check=check_lesson_02),
+    # Lessons 3..12: add your entry here, e.g.
+    # 4: LessonCheck(figures=("gradient_norm_vs_distance",), check=check_lesson_04),
+    # 12: LessonCheck(figures=(...), check=check_lesson_12, needs=(4, 5, 7, 10, 11)),
+    # with a check_lesson_NN(results) above that asserts the lesson's headline result.
+}
+
+
+# ----------------------------------------------------------------------------- running
+
+def existing_lessons():
+    """{number: path} of the lesson files NN_topic.py present now."""
+    return {int(path.name[:2]): path for path in sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))}
+
+
+def lesson_env():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MINIGRAD_LESSON_") and k != "MINIGRAD_DEVICE"}
+    env.update(PYTHONPATH=str(REPO_ROOT), MPLBACKEND="Agg")
+    return env
+
+
+@pytest.fixture(scope="module")
+def run_lesson(tmp_path_factory):
+    """run_lesson(n) -> (CompletedProcess, output folder); runs each lesson once per module."""
+    root = tmp_path_factory.mktemp("lesson_output")
+    done = {}
+
+    def run(number):
+        if number not in done:
+            command = [sys.executable, "-m", "lessons", str(number), "--quick", "--out", str(root)]
+            process = subprocess.run(command, cwd=REPO_ROOT, env=lesson_env(), capture_output=True,
+                                     text=True, timeout=HANG_TIMEOUT_S)
+            done[number] = (process, root / existing_lessons()[number].stem)
+        return done[number]
+
+    return run
+
+
+@pytest.mark.parametrize("number", sorted(existing_lessons()), ids=lambda n: f"lesson{n:02d}")
+def test_lesson_runs_in_quick_mode(number, run_lesson):
+    entry = LESSON_CHECKS.get(number)
+    for needed in entry.needs if entry else ():
+        process, _ = run_lesson(needed)
+        assert process.returncode == 0, f"lesson {needed}, needed by lesson {number}, failed"
+    process, out = run_lesson(number)
+    assert process.returncode == 0, (
+        f"python -m lessons {number} --quick exited with {process.returncode}\n"
+        f"--- stdout (end) ---\n{process.stdout[-3000:]}\n--- stderr (end) ---\n{process.stderr[-3000:]}")
+
+    for figure in entry.figures if entry else ():
+        path = out / f"{figure}.png"
+        assert path.is_file(), f"lesson {number} did not write {path.name}; it wrote " \
+                               f"{sorted(p.name for p in out.iterdir())}"
+        data = path.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 1000, f"{path} is not a real PNG"
+
+    results_path = out / "results.json"
+    assert results_path.is_file(), f"lesson {number} did not save results.json (opts.save_json)"
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    if entry is not None:
+        entry.check(results)
