@@ -23,6 +23,7 @@ SKIP_DIRS = {
     "node_modules", "lesson_output", "minigrad_output",
 }
 SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
 def _skipped_dir(path: Path) -> bool:
@@ -157,22 +158,26 @@ def find_problems(root, manifest: Manifest = MINIGRAD, assignment=None) -> list:
 
 
 def tests_naming(tests_root, task_id: str) -> list:
-    """Test files (relative POSIX paths) whose text names task_id in quotes.
+    """Test files (relative POSIX paths) with a literal homework("...", task_id) marker.
 
     A cheap static look-up: the plugin does the exact selection by marker, this only picks
-    the files worth collecting (so a problem's run does not import the whole test suite).
+    the files worth collecting (so a problem's run does not import the whole test suite, and
+    a module that merely mentions the id, like the kit's own tests, is left out).
     """
     tests_root = Path(tests_root)
-    quoted = (f'"{task_id}"', f"'{task_id}'")
+    marker = re.compile(r"homework\([^)]*['\"]" + re.escape(task_id) + r"['\"]")
     found = []
-    for path in sorted(tests_root.rglob("*.py")):
+    for path in sorted(tests_root.rglob("test*.py")):
         rel = path.relative_to(tests_root)
-        if _skipped_parts(rel.as_posix()) or not path.name.startswith("test"):
+        # A folder with its own pytest config is another project (the kit's fixture): skip it.
+        nested = any((tests_root / parent / name).exists() for parent in rel.parents
+                     if parent != Path(".") for name in PYTEST_CONFIGS)
+        if _skipped_parts(rel.as_posix()) or nested:
             continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if any(q in text for q in quoted):
+        if marker.search(text):
             found.append(rel.as_posix())
     return found
