@@ -3,3 +3,9 @@ from .linear import Linear, Identity
 from .embedding import Embedding
 from .dropout import Dropout
 from .container import Sequential
+from .attention import scaled_dot_product_attention, attention, attention_composed
+from .norm import LayerNorm, layer_norm_composed
+from .positional import (sinusoidal_table, PositionalEncoding, LearnedPositionalEmbedding,
+                         apply_rotary, RotaryEmbedding)
+from .feedforward import PositionwiseFeedForward
+from .multihead import MultiheadAttention

@@ -1,0 +1,277 @@
+"""Scaled dot-product attention: explicit kernels, one Function, and the functions on top.
+
+    weights = softmax(q k^T * scale + mask)          (..., T, S)
+    out     = dropout(weights) v                     (..., T, hd)
+
+Shapes: q (..., T, hd), k (..., S, hd), v (..., S, hdv); "..." is usually (N, nh).
+
+Masks, in ``scaled_dot_product_attention`` / ``attention`` (PyTorch SDPA's semantics):
+  * a boolean ``attn_mask``: True = this (query, key) pair TAKES PART, False = masked out;
+  * a float ``attn_mask``: added to the scores (0 = keep, a very negative value = masked);
+  * ``is_causal=True``: query i sees keys j <= i (top-left aligned, as PyTorch, also for T != S);
+  * ``window=w``: query i sees keys j with i - w < j <= i when causal, |i - j| < w otherwise
+    (sliding-window / local attention; layers/efficient_attention.py uses the same rule).
+All masks broadcast to (..., T, S) and combine (a pair takes part only if every mask lets it).
+Masked scores are *set* to the dtype's most negative finite value ``xp.finfo(dtype).min``,
+never -inf: a query whose keys are all masked gets uniform weights and a finite output (no
+NaN), and, since its scores no longer depend on q and k, no gradient flows through them.
+(MultiheadAttention and the Transformer layers take PyTorch *MHA* masks, where a boolean True
+means "masked out"; they convert before calling in here. See layers/multihead.py.)
+
+The kernels ``attention_forward`` / ``attention_backward`` work on raw arrays (CS231n style:
+forward returns ``(out, weights, cache)``, backward takes the cache); ``AttentionFunction``
+wraps them as one graph node; ``attention_composed`` writes the same equations with minigrad
+ops, so its autograd gradients check the hand-written backward.
+"""
+import math
+from typing import NamedTuple, Optional
+
+from minigrad import backend
+from minigrad.function import Function
+from minigrad.ops._util import unbroadcast
+from minigrad.random import generator
+from minigrad.tensor import Tensor
+from minigrad import where
+import minigrad.nn.functional as F
+
+__all__ = ["scaled_dot_product_attention", "attention", "attention_composed",
+           "attention_forward", "attention_backward", "AttentionFunction", "attention_mask",
+           "most_negative"]
+
+
+def most_negative(xp, dtype):
+    """The most negative finite value of a float dtype, as a Python float (exact in it)."""
+    return xp.finfo(dtype).min.item()
+
+
+# ---------------------------------------------------------------- masks
+def attention_mask(xp, T, S, attn_mask=None, is_causal=False, window=None, dtype=None):
+    """Fold all masks into ``(allowed, bias)`` for the kernels.
+
+    allowed: bool array broadcastable to (..., T, S), True = the pair takes part, or None.
+    bias: float array (dtype) added to the scores, or None (a float mask's finite part).
+    A float mask entry at or below half the dtype's most negative value (or -inf) counts as
+    masked out, so masks written with -inf (PyTorch's habit) work here too.
+    """
+    allowed, bias = None, None
+    if attn_mask is not None:
+        if attn_mask.dtype == backend.bool_:
+            allowed = attn_mask
+        else:
+            mask_dtype = attn_mask.dtype
+            allowed = attn_mask > 0.5 * most_negative(xp, mask_dtype)
+            bias = xp.where(allowed, attn_mask, xp.zeros((), dtype=mask_dtype))
+            if dtype is not None and bias.dtype != dtype:
+                bias = bias.astype(dtype)
+    if is_causal or window is not None:
+        offset = xp.arange(T)[:, None] - xp.arange(S)[None, :]     # (T, S): i - j
+        if is_causal:
+            local = offset >= 0                                     # j <= i
+            if window is not None:
+                local &= offset < window                            # i - w < j
+        else:
+            local = xp.abs(offset) < window                         # |i - j| < w
+        allowed = local if allowed is None else allowed & local
+    return allowed, bias
+
+
+# ---------------------------------------------------------------- kernels
+class AttentionCache(NamedTuple):
+    q: object                 # (..., T, hd)
+    k: object                 # (..., S, hd)
+    v: object                 # (..., S, hdv)
+    out: object               # (..., T, hdv)
+    weights: object           # (..., T, S), softmax before dropout
+    allowed: Optional[object]  # bool (..., T, S) broadcastable, or None
+    keep: Optional[object]    # dropout mask already scaled by 1/(1-p), or None
+    scale: float
+
+
+def attention_forward(q, k, v, allowed=None, bias=None, scale=None, dropout_p=0.0):
+    """out = (softmax(q k^T scale + bias, masked) * keep) v.
+
+    Inputs: q (..., T, hd), k (..., S, hd), v (..., S, hdv); allowed (bool) and bias (float)
+    broadcastable to (..., T, S); dropout_p: probability of dropping a weight (keep is the
+    inverted-dropout mask, kept entries scaled by 1/(1-p), drawn as F.dropout draws it).
+    Returns: out (..., T, hdv), weights (..., T, S) (the softmax before dropout), cache.
+    """
+    xp = backend.array_module(q)
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = q @ k.swapaxes(-1, -2)                      # (..., T, hd) @ (..., hd, S)
+    scores *= scale                                      # in place: scores is ours
+    if bias is not None:
+        scores = scores + bias                           # may broadcast to a bigger batch
+    if allowed is not None:
+        # set, not add: a masked score is a constant, so it passes no gradient back
+        lowest = xp.full((), most_negative(xp, scores.dtype), dtype=scores.dtype)
+        scores = xp.where(allowed, scores, lowest)
+    # softmax along S, in place: subtracting the row max keeps every exp() <= 1
+    scores -= scores.max(axis=-1, keepdims=True)
+    xp.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    weights = scores                                     # (..., T, S), rows sum to 1
+    keep = None
+    if dropout_p > 0.0:
+        keep_p = 1.0 - dropout_p
+        draws = generator(backend.device_of(q)).random_sample(weights.shape)
+        keep = (draws < keep_p).astype(weights.dtype) * (1.0 / keep_p if keep_p > 0 else 0.0)
+    out = (weights if keep is None else weights * keep) @ v   # (..., T, S) @ (..., S, hdv)
+    return out, weights, AttentionCache(q, k, v, out, weights, allowed, keep, scale)
+
+
+def attention_backward(grad_out, grad_weights, cache):
+    """Gradients of attention_forward.
+
+    Inputs: grad_out (..., T, hdv); grad_weights (..., T, S) or None; the cache.
+    Returns: grad_q (..., T, hd), grad_k (..., S, hd), grad_v (..., S, hdv), and
+    grad_scores (..., T, S), the gradient of the masked scores (= of an additive mask).
+    """
+    ### BEGIN SOLUTION hw3.attention
+    ### TODO: with P = weights, A = P * keep (or P without dropout), out = A v and
+    ###       scores s = scale q k^T (+ bias, masked): compute grad_v = A^T grad_out,
+    ###       grad_P = (grad_out v^T) * keep + grad_weights, the softmax backward
+    ###       grad_s = P * (grad_P - rowsum(grad_P * P)) zeroed where not allowed, then
+    ###       grad_q = scale grad_s k and grad_k = scale grad_s^T q. Unbroadcast to the input shapes.
+    q, k, v, out, weights, allowed, keep, scale = cache
+    xp = backend.array_module(weights)
+    attended = weights if keep is None else weights * keep          # A (..., T, S)
+    grad_v = attended.swapaxes(-1, -2) @ grad_out                   # (..., S, T) @ (..., T, hdv)
+    grad_p = grad_out @ v.swapaxes(-1, -2)                          # (..., T, S), ours to change
+    # rowsum_i = sum_j grad_p_ij P_ij.  Since out_i = sum_j A_ij v_j, the dropout part of it
+    # equals grad_out_i . out_i: a (T, hdv) product instead of a pass over (T, S)
+    rowsum = (grad_out * out).sum(axis=-1, keepdims=True)           # (..., T, 1)
+    if keep is not None:
+        grad_p *= keep
+    if grad_weights is not None:
+        grad_p += grad_weights
+        rowsum = rowsum + (grad_weights * weights).sum(axis=-1, keepdims=True)
+    # softmax backward: dP_i/ds_j = P_i (delta_ij - P_j)  =>  ds = P (dP - sum_j dP_j P_j)
+    grad_p -= rowsum
+    grad_p *= weights
+    grad_s = grad_p
+    if allowed is not None:
+        grad_s = xp.where(allowed, grad_s, xp.zeros((), dtype=grad_s.dtype))
+    # s = scale q k^T: scale the small (T, hd) products, not the (T, S) one
+    grad_q = grad_s @ k
+    grad_q *= scale                                                 # (..., T, S) @ (..., S, hd)
+    grad_k = grad_s.swapaxes(-1, -2) @ q
+    grad_k *= scale                                                 # (..., S, T) @ (..., T, hd)
+    ### END SOLUTION
+    return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
+            unbroadcast(grad_v, v.shape), grad_s)
+
+
+class AttentionFunction(Function):
+    """One graph node for attention: inputs q, k, v and an optional float mask.
+
+    Outputs ``(out, weights)``, or ``out`` alone with ``need_weights=False`` (then no
+    (..., T, S) zero gradient is made for the unused weights).  Settings: is_causal,
+    window, scale, dropout_p (dropout on the weights, applied when > 0), and
+    weights_sink: a list the raw weights array is appended to (how MultiheadAttention keeps
+    ``last_attn_weights`` without asking for their gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, attn_mask=None, is_causal=False, window=None, scale=None,
+                dropout_p=0.0, need_weights=True, weights_sink=None):
+        xp = ctx.xp
+        T, S = q.shape[-2], k.shape[-2]
+        allowed, bias = attention_mask(xp, T, S, attn_mask, is_causal, window, q.dtype)
+        out, weights, cache = attention_forward(q, k, v, allowed, bias, scale, dropout_p)
+        ctx.cache = cache
+        ctx.mask_shape = None if attn_mask is None else tuple(attn_mask.shape)
+        if weights_sink is not None:
+            weights_sink.append(weights)           # the raw array, for plotting (no graph)
+        return (out, weights) if need_weights else out
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_weights=None):
+        grad_q, grad_k, grad_v, grad_s = attention_backward(grad_out, grad_weights, ctx.cache)
+        ctx.cache = None                                   # free the (..., T, S) arrays
+        grad_mask = None
+        if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]:
+            grad_mask = unbroadcast(grad_s, ctx.mask_shape)  # d(scores + mask)/dmask = 1
+        return grad_q, grad_k, grad_v, grad_mask
+
+
+# ---------------------------------------------------------------- the functions
+def _check(op, query, key, value, attn_mask, dropout_p, window):
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise ValueError(f"{op}: query, key and value need shapes (..., L, hd), got "
+                         f"{query.shape}, {key.shape}, {value.shape}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{op}: query (..., T, hd) {query.shape}, key (..., S, hd) {key.shape} "
+                         f"and value (..., S, hdv) {value.shape} do not fit: query and key "
+                         "must share hd, key and value must share S")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    if window is not None and (not isinstance(window, int) or window < 1):
+        raise ValueError(f"{op}: window must be a positive int, got {window!r}")
+    if attn_mask is not None:
+        if attn_mask.ndim > 0 and attn_mask.shape[-1] not in (1, key.shape[-2]) or (
+                attn_mask.ndim > 1 and attn_mask.shape[-2] not in (1, query.shape[-2])):
+            raise ValueError(f"{op}: attn_mask of shape {attn_mask.shape} does not broadcast "
+                             f"to (..., T, S) = (..., {query.shape[-2]}, {key.shape[-2]})")
+
+
+def _as_mask(attn_mask, like):
+    if attn_mask is None or isinstance(attn_mask, Tensor):
+        return attn_mask
+    return Tensor(attn_mask, device=like.device)
+
+
+def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+              window=None, need_weights=True, weights_sink=None):
+    """Scaled dot-product attention returning ``(output, weights)``.
+
+    query (..., T, hd), key (..., S, hd), value (..., S, hdv) -> output (..., T, hdv) and
+    weights (..., T, S) (the softmax, before dropout).  Mask rules: see the module docstring
+    (boolean True = takes part; float = added; is_causal; window).  ``dropout_p`` is applied
+    whenever it is > 0 (as PyTorch's function: pass 0.0 in eval mode).
+    """
+    attn_mask = _as_mask(attn_mask, query)
+    _check("attention", query, key, value, attn_mask, dropout_p, window)
+    result = AttentionFunction.apply(query, key, value, attn_mask, is_causal=is_causal,
+                                     window=window, scale=scale, dropout_p=dropout_p,
+                                     need_weights=need_weights, weights_sink=weights_sink)
+    return result if need_weights else (result, None)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, window=None):
+    """PyTorch's ``F.scaled_dot_product_attention``: returns the output (..., T, hdv) only.
+
+    Use :func:`attention` for the weights too.  Boolean ``attn_mask``: True = takes part.
+    """
+    return attention(query, key, value, attn_mask, dropout_p, is_causal, scale, window,
+                     need_weights=False)[0]
+
+
+def attention_composed(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                       scale=None, window=None):
+    """The same as :func:`attention`, written with minigrad ops (autograd does the backward).
+
+    Exists to check the hand-written backward and as readable reference code.
+    """
+    attn_mask = _as_mask(attn_mask, query)
+    _check("attention_composed", query, key, value, attn_mask, dropout_p, window)
+    xp = query.xp
+    T, S = query.shape[-2], key.shape[-2]
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    scores = (query @ key.transpose(-2, -1)) * scale                # (..., T, S)
+    mask_data = None if attn_mask is None else attn_mask.data
+    allowed, _ = attention_mask(xp, T, S, mask_data, is_causal, window, query.dtype)
+    if attn_mask is not None and attn_mask.dtype != backend.bool_:
+        # keep the mask in the graph (a learned bias gets its gradient); masked entries are
+        # replaced below, so their -inf or finfo.min values never reach the softmax
+        finite = Tensor(allowed, device=query.device)
+        scores = scores + where(finite, attn_mask, 0.0).to(dtype=query.dtype)
+    if allowed is not None:
+        allowed = Tensor(allowed, device=query.device)
+        scores = where(allowed, scores, most_negative(xp, query.dtype))
+    weights = F.softmax(scores, dim=-1)
+    attended = F.dropout(weights, dropout_p) if dropout_p > 0 else weights
+    return attended @ value, weights
+
