@@ -165,7 +165,7 @@ def grade_many(submissions, assignment=None, tests_root=None, source_root=None, 
 def grade(path=".", assignment=None, json_file=None, tests_root=None, timeout=None,
           memory_limit=DEFAULT_MEMORY_LIMIT, source_root=None, manifest=MINIGRAD, jobs=4) -> Report:
     """Grade the submission at `path`; write Gradescope JSON to json_file when given."""
-    (report,) = grade_many([(Path(path).name, path)], assignment, tests_root, source_root,
+    (report,) = grade_many([(Path(path).resolve().name, path)], assignment, tests_root, source_root,
                            timeout, memory_limit, manifest, jobs)
     if json_file:
         Path(json_file).write_text(json.dumps(report.gradescope(), indent=2) + "\n")

@@ -29,6 +29,11 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
+try:
+    import resource
+except ImportError:        # Windows: no memory cap
+    resource = None
+
 PLUGIN_MODULE = "_minigrad_homework_plugin"   # the name the grader's copy of pytest_plugin.py gets
 _RELATIVE_ERROR = re.compile(
     r"relative error\s*[=:]?\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|nan|inf)",
@@ -99,10 +104,13 @@ def parse_junit(xml_path) -> list:
 
 
 def _limit_memory(limit):
+    """preexec_fn capping the child's address space. It runs between fork and exec while other
+    grading threads live, so it only calls setrlimit (no import, no lock taken)."""
+    if not limit or resource is None:
+        return None
     def preexec():
-        import resource
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return preexec if limit and sys.platform != "win32" else None
+    return preexec
 
 
 def _kill_group(proc):
