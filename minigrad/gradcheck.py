@@ -98,6 +98,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not checked:
         raise ValueError("gradcheck: no input requires grad; nothing to check")
     for i in checked:
+        if not inputs[i].is_leaf:
+            raise ValueError(f"gradcheck: input {i} was made by an op ({inputs[i].grad_fn.name}); "
+                             "inputs must be leaves (its gradient would go past it to its "
+                             "own inputs): pass x.detach().requires_grad_()")
         if inputs[i].dtype != backend.float64:
             raise TypeError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; gradient "
                             "checks need float64 (call .double()), float32 rounding hides bugs")

@@ -1,0 +1,250 @@
+"""Elementwise ops: values against NumPy, gradients by gradcheck, PyTorch as a second opinion."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+from engine_checks import leaf, randn, host, check, torch_pair, torch_grads_match
+
+_erf = np.vectorize(math.erf)
+
+# name -> (minigrad function, NumPy reference, needs positive input)
+UNARY = {
+    "neg": (lambda x: -x, lambda a: -a, False),
+    "exp": (mg.exp, np.exp, False),
+    "log": (mg.log, np.log, True),
+    "sqrt": (mg.sqrt, np.sqrt, True),
+    "tanh": (mg.tanh, np.tanh, False),
+    "sigmoid": (mg.sigmoid, lambda a: 1 / (1 + np.exp(-a)), False),
+    "relu": (mg.relu, lambda a: np.maximum(a, 0), False),
+    "gelu": (mg.gelu, lambda a: 0.5 * a * (1 + _erf(a / np.sqrt(2))), False),
+    "gelu_tanh": (lambda x: mg.gelu(x, approximate="tanh"),
+                  lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3))),
+                  False),
+    "abs": (mg.abs, np.abs, False),
+    "clip": (lambda x: x.clip(-0.5, 0.7), lambda a: np.clip(a, -0.5, 0.7), False),
+    "clamp_min": (lambda x: x.clamp(min=0.1), lambda a: np.maximum(a, 0.1), False),
+    "square": (lambda x: x ** 2, lambda a: a ** 2, False),
+    "pow_half": (lambda x: x ** 0.5, np.sqrt, True),
+    "rpow": (lambda x: 2.0 ** x, lambda a: 2.0 ** a, False),
+    "rsub": (lambda x: 1.0 - x, lambda a: 1.0 - a, False),
+    "rdiv": (lambda x: 3.0 / x, lambda a: 3.0 / a, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_values_and_gradients(name, device, rng):
+    fn, reference, positive = UNARY[name]
+    x = randn(rng, (2, 3), device, positive=positive)
+    np.testing.assert_allclose(host(fn(x)), reference(host(x)), rtol=1e-6, atol=2e-7)
+    check(fn, x)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "relu", "gelu", "abs"])
+def test_unary_on_0d_tensor(name, device):
+    fn, reference, _ = UNARY[name]
+    x = leaf(0.3, device)
+    assert fn(x).shape == ()
+    np.testing.assert_allclose(host(fn(x)), reference(np.float64(0.3)), atol=2e-7)  # gelu: A&S erf
+    check(fn, x)
+
+
+def test_relu_gives_positive_zero_and_zero_slope_at_zero():
+    x = leaf([-1.0, 0.0, 2.0])
+    y = mg.relu(x)
+    assert not np.signbit(host(y)).any()          # +0, not -0 (x * mask would give -0)
+    y.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), [0.0, 0.0, 1.0])
+
+
+def test_sigmoid_does_not_overflow():
+    y = mg.sigmoid(mg.tensor([-1000.0, 1000.0], dtype="float64"))
+    np.testing.assert_array_equal(y.numpy(), [0.0, 1.0])
+
+
+BINARY = {
+    "add": (lambda a, b: a + b, np.add),
+    "sub": (lambda a, b: a - b, np.subtract),
+    "mul": (lambda a, b: a * b, np.multiply),
+    "div": (lambda a, b: a / b, np.divide),
+    "pow": (lambda a, b: a ** b, np.power),
+    "maximum": (mg.maximum, np.maximum),
+    "minimum": (mg.minimum, np.minimum),
+}
+SHAPES = [((3, 1, 4), (2, 4)), ((2, 3), ()), ((), (3,)), ((4,), (4,)), ((2, 1), (1, 3))]
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_broadcasting_values_and_gradients(name, shapes, device, rng):
+    fn, reference = BINARY[name]
+    a = randn(rng, shapes[0], device, positive=True)      # positive: pow and div stay defined
+    b = randn(rng, shapes[1], device, positive=True)
+    out = fn(a, b)
+    assert out.shape == np.broadcast_shapes(*shapes)
+    np.testing.assert_allclose(host(out), reference(host(a), host(b)), rtol=1e-12)
+    check(fn, a, b)
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow"])
+def test_python_number_on_either_side(name, device, rng):
+    fn, reference = BINARY[name]
+    x = randn(rng, (2, 3), device, positive=True)
+    np.testing.assert_allclose(host(fn(x, 1.5)), reference(host(x), 1.5))
+    np.testing.assert_allclose(host(fn(1.5, x)), reference(1.5, host(x)))
+    check(lambda t: fn(t, 1.5), x)
+    check(lambda t: fn(1.5, t), x)
+
+
+def test_only_one_operand_requires_grad(device, rng):
+    a = randn(rng, (2, 3), device)
+    b = randn(rng, (2, 3), device, requires_grad=False)
+    (a * b).sum().backward()
+    np.testing.assert_allclose(host(a.grad), host(b))
+    assert b.grad is None
+
+
+def test_float32_stays_float32_with_python_scalars():
+    x = mg.ones(2, 3, requires_grad=True)
+    y = (2.5 * x + 1) / 3.0 - x ** 2
+    assert y.dtype == mg.float32
+    y.sum().backward()
+    assert x.grad.dtype == mg.float32
+
+
+def test_mismatched_shapes_error_names_both_shapes(device):
+    a, b = mg.zeros(2, 3, device=device), mg.zeros(4, 3, device=device)
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4, 3\)"):
+        a + b
+    with pytest.raises(ValueError, match=r"mul: shapes \(2, 3\) and \(4, 3\)"):
+        a * b
+
+
+def test_maximum_and_minimum_split_ties_in_half():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 5.0, 0.0])
+    mg.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(host(a.grad), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(host(b.grad), [0.5, 1.0, 0.0])
+    a.grad = b.grad = None
+    mg.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(host(a.grad), [0.5, 1.0, 0.0])
+
+
+def test_clip_gradient_is_zero_where_clipped():
+    x = leaf([-2.0, 0.0, 0.5, 3.0])
+    x.clip(-1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(host(x.grad), [0.0, 1.0, 1.0, 0.0])
+
+
+def test_clip_with_tensor_bounds(device, rng):
+    x = randn(rng, (3, 4), device)
+    low = leaf(rng.standard_normal(4) - 1, device)
+    high = leaf(rng.standard_normal((3, 1)) + 1, device)
+    np.testing.assert_allclose(host(mg.clip(x, low, high)),
+                               np.minimum(np.maximum(host(x), host(low)), host(high)))
+    check(lambda a, lo, hi: mg.clamp(a, lo, hi), x, low, high)
+
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="min and max"):
+        mg.clip(mg.zeros(2), None, None)
+
+
+def test_where_broadcasts_and_routes_gradients(device, rng):
+    condition = mg.tensor(rng.standard_normal((3, 1, 4)) > 0, device=device)
+    a, b = randn(rng, (2, 4), device), randn(rng, (3, 2, 1), device)
+    out = mg.where(condition, a, b)
+    np.testing.assert_array_equal(host(out), np.where(condition.numpy(), host(a), host(b)))
+    check(lambda x, y: mg.where(condition, x, y), a, b)
+    check(lambda x: x.where(condition, 0.0), a)             # Tensor.where(cond, other)
+
+
+def test_masked_fill(device, rng):
+    x = randn(rng, (2, 3, 4), device)
+    mask = mg.tensor(np.triu(np.ones((3, 4), bool), 1), device=device)
+    out = x.masked_fill(mask, -1e9)
+    np.testing.assert_array_equal(host(out), np.where(mask.numpy(), -1e9, host(x)))
+    check(lambda t: t.masked_fill(mask, 0.0), x)
+    with pytest.raises(TypeError, match="bool"):
+        x.masked_fill(mg.zeros(3, 4, device=device), 0.0)
+    with pytest.raises(ValueError, match="masked_fill"):
+        x.masked_fill(mg.tensor(np.ones((5,), bool), device=device), 0.0)
+
+
+def test_comparisons_give_bool_tensors_without_graph(device):
+    x = leaf([1.0, 2.0, 3.0], device)
+    for result, expected in [(x < 2, [1, 0, 0]), (x <= 2, [1, 1, 0]), (x > 2, [0, 0, 1]),
+                             (x >= 2, [0, 1, 1]), (x == 2, [0, 1, 0]), (x != 2, [1, 0, 1]),
+                             (2 > x, [1, 0, 0])]:
+        assert result.dtype == mg.bool_ and not result.requires_grad
+        np.testing.assert_array_equal(result.numpy(), np.array(expected, bool))
+    assert (x == None) is False and (x != None) is True     # noqa: E711
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="approximate"):
+        mg.gelu(mg.zeros(2), approximate="fast")
+
+
+def test_pow_gradient_of_exponent(device, rng):
+    base, exponent = randn(rng, (2, 3), device, positive=True), randn(rng, (2, 3), device)
+    check(lambda b, e: b ** e, base, exponent)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4),
+       seed=st.integers(0, 2 ** 16))
+def test_broadcast_arithmetic_matches_numpy(shapes, seed):
+    rng = np.random.default_rng(seed)
+    a_np = rng.standard_normal(shapes.input_shapes[0])
+    b_np = rng.standard_normal(shapes.input_shapes[1]) + 3.0       # keep away from 0
+    a, b = leaf(a_np, requires_grad=False), leaf(b_np, requires_grad=False)
+    for fn, reference in [(lambda x, y: x + y, np.add), (lambda x, y: x * y, np.multiply),
+                          (lambda x, y: x / y, np.divide), (mg.maximum, np.maximum)]:
+        out = fn(a, b)
+        assert out.shape == shapes.result_shape
+        np.testing.assert_allclose(out.numpy(), reference(a_np, b_np))
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4),
+                         elements=st.floats(-20, 20)))
+def test_pointwise_matches_numpy(values):
+    x = leaf(values, requires_grad=False)
+    np.testing.assert_allclose(mg.tanh(x).numpy(), np.tanh(values))
+    np.testing.assert_allclose(mg.sigmoid(x).numpy(), 1 / (1 + np.exp(-values)), atol=1e-15)
+    np.testing.assert_allclose(mg.relu(x).numpy(), np.maximum(values, 0))
+    np.testing.assert_allclose(mg.gelu(x).numpy(), 0.5 * values * (1 + _erf(values / np.sqrt(2))),
+                               atol=2e-7 * max(1.0, float(np.abs(values).max(initial=0))))
+
+
+TORCH_UNARY = ["exp", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "abs", "log", "sqrt"]
+
+
+@pytest.mark.parametrize("name", TORCH_UNARY)
+def test_unary_against_torch(name, rng):
+    torch = pytest.importorskip("torch")
+    functions = {
+        "exp": torch.exp, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+        "gelu": torch.nn.functional.gelu, "abs": torch.abs, "log": torch.log, "sqrt": torch.sqrt,
+        "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
+    }
+    fn, _, positive = UNARY[name]
+    values = rng.standard_normal((3, 4))
+    values = np.abs(values) + 0.5 if positive else values
+    x, x_t = torch_pair(torch, values)
+    atol = 1e-6 if name == "gelu" else 1e-10        # A&S erf: |error| < 1.5e-7
+    torch_grads_match(fn(x), functions[name](x_t), [x], [x_t], rng, atol=atol)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_against_torch(name, rng):
+    torch = pytest.importorskip("torch")
+    functions = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
+                 "pow": torch.pow, "maximum": torch.maximum, "minimum": torch.minimum}
+    a, a_t = torch_pair(torch, np.abs(rng.standard_normal((3, 1, 4))) + 0.5)
+    b, b_t = torch_pair(torch, np.abs(rng.standard_normal((2, 4))) + 0.5)
+    torch_grads_match(BINARY[name][0](a, b), functions[name](a_t, b_t), [a, b], [a_t, b_t], rng)
