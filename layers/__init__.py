@@ -9,3 +9,6 @@ from .positional import (sinusoidal_table, PositionalEncoding, LearnedPositional
                          apply_rotary, RotaryEmbedding)
 from .feedforward import PositionwiseFeedForward
 from .multihead import MultiheadAttention
+from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerDecoder, Transformer, generate_square_subsequent_mask)
+from .seq2seq import Seq2SeqTransformer
