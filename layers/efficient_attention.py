@@ -1,0 +1,282 @@
+"""Memory-efficient attention: softmax(Q K^T * scale + mask) V without the T x S weights.
+
+Plain attention builds the (T, S) weight matrix: 1 GiB of float32 at T = S = 16,384, per head.
+Here keys and values are read in blocks and the softmax is computed *online*
+(Rabe & Staats 2021, "Self-attention does not need O(n^2) memory"; Dao et al. 2022-23,
+FlashAttention 1 and 2), and queries are blocked too, so the scratch is one
+(block x block) score tile plus O(T * hd) for the output; the weights are never stored.
+
+The online softmax, for one query row with scores s_1..s_S split into blocks.  Keep a running
+max m, a running sum l = sum_j exp(s_j - m) and a running accumulator acc = sum_j exp(s_j - m) v_j.
+A new block with scores s_b (and values V_b) gives
+
+    m_new = max(m, max(s_b))
+    alpha = exp(m - m_new)                        # rescales what was summed against the old max
+    l_new = alpha * l + sum(exp(s_b - m_new))
+    acc_new = alpha * acc + exp(s_b - m_new) @ V_b
+
+which is exact: every term ends up as exp(s_j - m_final), the same as one softmax over all keys.
+At the end out = acc / l and the log-sum-exp lse = m + log(l) is all backward needs to
+rebuild each weight tile as P = exp(S - lse).
+
+Backward (FlashAttention-2): with D = rowsum(dO * O) (N, nh, T), for every tile
+P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - D), dQ += dS K * scale,
+dK += dS^T Q * scale.  D is the softmax Jacobian term: sum_j P_ij dP_ij = dO_i . O_i.
+
+Block skipping: with ``is_causal`` tiles wholly above the diagonal are never computed (half
+the work); with ``window`` tiles wholly outside the band are skipped, so the cost is
+O(T * window).  Masks use the dtype's most negative finite value, never -inf.
+
+Fully masked rows (every key masked out by ``attn_mask``): the output row is 0 and no gradient
+flows from it, as torch's ``scaled_dot_product_attention`` does ("attend to nothing").  Plain
+attention (layers/attention.py) averages V uniformly over such rows instead, which blocked code
+could not do without visiting the skipped tiles; the two agree on every other row.
+"""
+import math
+from typing import NamedTuple
+
+from minigrad import Tensor, Function, backend
+
+__all__ = ["memory_efficient_attention", "efficient_attention_forward",
+           "efficient_attention_backward", "MemoryEfficientAttention", "sliding_window_mask"]
+
+DEFAULT_BLOCK_SIZE = 512     # tuned in benchmarks/attention.py (256..1024 are within ~10%)
+
+
+class EfficientAttentionCache(NamedTuple):
+    q: object            # (N, nh, T, hd)
+    k: object            # (N, nh, S, hd)
+    v: object            # (N, nh, S, hd)
+    mask: object         # None, or bool/additive, 4 dims broadcastable to (N, nh, T, S)
+    out: object          # (N, nh, T, hd)
+    lse: object          # (N, nh, T) log-sum-exp of each score row (+inf for empty rows)
+    scale: float
+    is_causal: bool
+    window: object       # None or int
+    block_size: int
+
+
+# ----------------------------------------------------------------------------- block plan
+def key_range(i0, i1, S, is_causal, window):
+    """Keys [lo, hi) that queries [i0, i1) may see: causal j <= i, window |i - j| < window
+    (i - window < j <= i when causal).  Keys outside are never touched."""
+    lo, hi = 0, S
+    if is_causal:
+        hi = min(S, i1)                       # the last query i1 - 1 sees keys <= i1 - 1
+    if window is not None:
+        lo = max(0, i0 - window + 1)          # the first query i0 sees keys > i0 - window
+        if not is_causal:
+            hi = min(S, i1 - 1 + window)      # the last query sees keys < i1 - 1 + window
+    return lo, hi
+
+
+def tile_blocked(xp, i0, i1, j0, j1, is_causal, window):
+    """(i1-i0, j1-j0) bool, True where causality or the window forbids query i key j;
+    None when the whole tile is allowed (no masking work at all)."""
+    if is_causal and j1 - 1 <= i0 and (window is None or (i1 - 1) - j0 < window):
+        return None
+    if not is_causal and (window is None or max(i1 - 1 - j0, j1 - 1 - i0) < window):
+        return None
+    i, j = xp.arange(i0, i1)[:, None], xp.arange(j0, j1)[None, :]   # broadcast, no (bq, bk) ints
+    blocked = (j > i) if is_causal else xp.zeros((i1 - i0, j1 - j0), dtype=bool)
+    if window is not None:
+        blocked |= j <= i - window                         # i - j >= window: too far behind
+        if not is_causal:
+            blocked |= j >= i + window                     # j - i >= window: too far ahead
+    return blocked
+
+
+def apply_masks(xp, scores, mask, blocked, i0, i1, j0, j1, fill):
+    """Mask one score tile (N, nh, bq, bk) in place: bool mask False -> fill, additive mask
+    added, causal/window ``blocked`` -> fill."""
+    if mask is not None:
+        rows = slice(None) if mask.shape[-2] == 1 else slice(i0, i1)   # size-1 dims broadcast
+        cols = slice(None) if mask.shape[-1] == 1 else slice(j0, j1)
+        tile = mask[..., rows, cols]
+        if tile.dtype == bool:
+            xp.copyto(scores, fill, where=~tile)
+        else:
+            scores += tile
+    if blocked is not None:
+        xp.copyto(scores, fill, where=blocked)
+
+
+def scratch(buffer, shape):
+    """A C-contiguous view of the first prod(shape) elements of a flat buffer (edge tiles)."""
+    return buffer[:math.prod(shape)].reshape(shape)
+
+
+# ----------------------------------------------------------------------------- kernels
+def efficient_attention_forward(q, k, v, mask=None, is_causal=False, window=None, scale=None,
+                                block_size=DEFAULT_BLOCK_SIZE):
+    """Blocked attention forward with an online softmax.
+
+    Inputs: q (N, nh, T, hd), k and v (N, nh, S, hd), mask None or 4-dim bool (True = take part)
+    or additive float, broadcastable to (N, nh, T, S).  Returns out (N, nh, T, hd), cache.
+    """
+    xp = backend.array_module(q)
+    N, nh, T, hd = q.shape
+    S = k.shape[2]
+    scale = 1.0 / math.sqrt(hd) if scale is None else float(scale)
+    fill = xp.finfo(q.dtype).min.item()         # masked score: most negative finite value
+    out = xp.empty_like(q)
+    lse = xp.empty((N, nh, T), dtype=q.dtype)
+    b = block_size
+    tile_buf = xp.empty(N * nh * min(b, T) * min(b, S), dtype=q.dtype)  # one score tile
+    pv_buf = xp.empty(N * nh * min(b, T) * hd, dtype=q.dtype)          # P V of one tile
+    for i0 in range(0, T, b):
+        i1 = min(T, i0 + b)
+        q_blk = q[..., i0:i1, :] * scale                     # (N, nh, bq, hd), scale folded in
+        m = xp.full((N, nh, i1 - i0), fill, dtype=q.dtype)   # running max
+        l = xp.zeros((N, nh, i1 - i0), dtype=q.dtype)       # running sum of exp(s - m)
+        acc = xp.zeros((N, nh, i1 - i0, hd), dtype=q.dtype)  # running sum of exp(s - m) v
+        lo, hi = key_range(i0, i1, S, is_causal, window)
+        for j0 in range(lo - lo % b, hi, b):                 # tiles aligned to multiples of b
+            j1 = min(hi, j0 + b)
+            s = scratch(tile_buf, (N, nh, i1 - i0, j1 - j0))
+            xp.matmul(q_blk, k[..., j0:j1, :].swapaxes(-1, -2), out=s)   # (N, nh, bq, bk)
+            apply_masks(xp, s, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
+                        i0, i1, j0, j1, fill)
+            m_new = xp.maximum(m, s.max(axis=-1))            # stays >= fill, never -inf
+            alpha = xp.exp(m - m_new)                        # (N, nh, bq)
+            s -= m_new[..., None]
+            p = xp.exp(s, out=s)                             # (N, nh, bq, bk), in place
+            l *= alpha
+            l += p.sum(axis=-1)
+            acc *= alpha[..., None]
+            acc += xp.matmul(p, v[..., j0:j1, :], out=scratch(pv_buf, acc.shape))
+            m = m_new
+        # A row is empty when every score was masked (the fill, -inf, or an additive mask at or
+        # below half the fill, the rule of layers/attention.py): its max stayed that low.
+        empty = m <= 0.5 * fill
+        xp.divide(acc, xp.where(empty, 1, l)[..., None], out=out[..., i0:i1, :])
+        out[..., i0:i1, :] *= ~empty[..., None]              # empty rows: output 0
+        # lse = +inf on empty rows makes every P = exp(S - lse) = 0 there in backward.
+        lse[..., i0:i1] = xp.where(empty, xp.inf, m + xp.log(xp.where(empty, 1, l)))
+    cache = EfficientAttentionCache(q, k, v, mask, out, lse, scale, is_causal, window, b)
+    return out, cache
+
+
+def efficient_attention_backward(grad_out, cache):
+    """Blocked attention backward, recomputing each score tile from q, k and lse.
+
+    Inputs: grad_out (N, nh, T, hd), the cache of the forward.
+    Returns grad_q (N, nh, T, hd), grad_k (N, nh, S, hd), grad_v (N, nh, S, hd).
+    """
+    ### BEGIN SOLUTION hw3.efficient_attention
+    ### TODO: for each (query block, key block) tile that the forward visited, rebuild
+    ###       P = exp(Q K^T * scale + mask - lse) and accumulate grad_q, grad_k, grad_v.
+    ###       Hint: D = rowsum(dO * O); dV += P^T dO; dS = P * (dO V^T - D);
+    ###       dQ += dS K * scale; dK += dS^T Q * scale.  Never build the (T, S) matrix.
+    q, k, v, mask, out, lse, scale, is_causal, window, b = cache
+    xp = backend.array_module(q)
+    N, nh, T, hd = q.shape
+    S = k.shape[2]
+    fill = xp.finfo(q.dtype).min.item()
+    grad_q = xp.empty_like(q)
+    grad_k = xp.zeros_like(k)
+    grad_v = xp.zeros_like(v)
+    p_buf = xp.empty(N * nh * min(b, T) * min(b, S), dtype=q.dtype)    # P of one tile
+    dp_buf = xp.empty_like(p_buf)                            # dP, then dS, of one tile
+    kv_buf = xp.empty(N * nh * min(b, S) * hd, dtype=q.dtype)  # a tile's share of dK or dV
+    q_buf = xp.empty(N * nh * min(b, T) * hd, dtype=q.dtype)   # a tile's share of dQ
+    for i0 in range(0, T, b):
+        i1 = min(T, i0 + b)
+        q_blk = q[..., i0:i1, :] * scale                     # (N, nh, bq, hd)
+        do_blk = grad_out[..., i0:i1, :]                     # (N, nh, bq, hd)
+        D = (do_blk * out[..., i0:i1, :]).sum(axis=-1)       # (N, nh, bq): sum_j P_ij dP_ij
+        dq_blk = xp.zeros_like(q_blk)                        # sum over tiles of dS K
+        lo, hi = key_range(i0, i1, S, is_causal, window)
+        for j0 in range(lo - lo % b, hi, b):
+            j1 = min(hi, j0 + b)
+            k_blk, v_blk = k[..., j0:j1, :], v[..., j0:j1, :]    # (N, nh, bk, hd)
+            shape = (N, nh, i1 - i0, j1 - j0)
+            p = xp.matmul(q_blk, k_blk.swapaxes(-1, -2), out=scratch(p_buf, shape))
+            apply_masks(xp, p, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
+                        i0, i1, j0, j1, fill)
+            p -= lse[..., i0:i1, None]
+            xp.exp(p, out=p)                                 # P = softmax weights of the tile
+            dkv = scratch(kv_buf, k_blk.shape)
+            grad_v[..., j0:j1, :] += xp.matmul(p.swapaxes(-1, -2), do_blk, out=dkv)  # P^T dO
+            ds = xp.matmul(do_blk, v_blk.swapaxes(-1, -2), out=scratch(dp_buf, shape))  # dP
+            ds -= D[..., None]
+            ds *= p                                          # dS = P * (dP - D)
+            dq_blk += xp.matmul(ds, k_blk, out=scratch(q_buf, dq_blk.shape))
+            # dK = dS^T (Q * scale): q_blk already carries the scale
+            grad_k[..., j0:j1, :] += xp.matmul(ds.swapaxes(-1, -2), q_blk, out=dkv)
+        xp.multiply(dq_blk, scale, out=grad_q[..., i0:i1, :])
+    return grad_q, grad_k, grad_v
+    ### END SOLUTION
+
+
+class MemoryEfficientAttention(Function):
+    """Blocked attention as one graph node: saves out and lse, not the weights."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, is_causal=False, window=None, scale=None,
+                block_size=DEFAULT_BLOCK_SIZE):
+        out, cache = efficient_attention_forward(q, k, v, mask, is_causal, window, scale,
+                                                 block_size)
+        ctx.save_for_backward(cache)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (cache,) = ctx.saved
+        grad_q, grad_k, grad_v = efficient_attention_backward(grad_out, cache)
+        return grad_q, grad_k, grad_v, None                 # no gradient for the mask
+
+
+# ----------------------------------------------------------------------------- public API
+def _check(q, k, v, mask, window, block_size):
+    op = "memory_efficient_attention"
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(f"{op}: expected q (N, nh, T, hd), k and v (N, nh, S, hd), got shapes "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"{op}: shapes q {tuple(q.shape)}, k {tuple(k.shape)}, "
+                         f"v {tuple(v.shape)} do not fit; expected q (N, nh, T, hd) and "
+                         "k, v both (N, nh, S, hd)")
+    if not (q.dtype == k.dtype == v.dtype) or not backend.is_floating(q.dtype):
+        raise TypeError(f"{op}: q, k, v must share one floating dtype, got "
+                        f"{q.dtype}, {k.dtype}, {v.dtype}")
+    if mask is not None:
+        target = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        shape = tuple(mask.shape)
+        if len(shape) > 4 or any(m not in (1, t) for m, t in zip(shape[::-1], target[::-1])):
+            raise ValueError(f"{op}: attn_mask of shape {shape} does not broadcast to "
+                             f"(N, nh, T, S) = {target}")
+    if window is not None and (int(window) != window or window < 1):
+        raise ValueError(f"{op}: window must be a positive int, got {window!r}")
+    if int(block_size) != block_size or block_size < 1:
+        raise ValueError(f"{op}: block_size must be a positive int, got {block_size!r}")
+
+
+def memory_efficient_attention(q, k, v, attn_mask=None, is_causal=False,
+                               block_size=DEFAULT_BLOCK_SIZE, scale=None, window=None):
+    """softmax(q k^T * scale + mask) v in O(T * hd + block^2) memory, differentiable.
+
+    q: (N, nh, T, hd); k, v: (N, nh, S, hd) Tensors.  attn_mask: None, a bool Tensor/array
+    (True = take part) or an additive float one, broadcastable to (N, nh, T, S).
+    is_causal: query i sees keys j <= i (top-left aligned when S != T).  window: query i sees
+    keys with i - window < j <= i (causal) or |i - j| < window.  scale: default 1/sqrt(hd).
+    Returns out (N, nh, T, hd); fully masked rows give 0 (see the module docstring).
+    """
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+    _check(q, k, v, mask, window, block_size)
+    if mask is not None:
+        mask = mask.reshape((1,) * (4 - mask.ndim) + tuple(mask.shape))   # 4 dims to slice
+        if mask.dtype != bool and mask.dtype != q.dtype:
+            mask = mask.astype(q.dtype)                      # additive: work in q's dtype
+    return MemoryEfficientAttention.apply(q, k, v, mask, is_causal=bool(is_causal),
+                                          window=None if window is None else int(window),
+                                          scale=scale, block_size=int(block_size))
+
+
+def sliding_window_mask(T, window, causal=True, device=None):
+    """(T, T) bool Tensor for plain attention, True = take part: query i sees key j when
+    i - window < j <= i (causal) or |i - j| < window.  Same band as ``window=`` above."""
+    xp = backend.get_backend(device).xp
+    offset = xp.arange(T)[None, :] - xp.arange(T)[:, None]          # j - i, (T, T)
+    allowed = (offset <= 0) & (offset > -window) if causal else (xp.abs(offset) < window)
+    return Tensor(allowed, device=device)
