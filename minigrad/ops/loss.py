@@ -11,7 +11,7 @@ last and everything else flattened into M rows: logits (M, C), targets (M,).
 from ..function import Function
 from ..tensor import Tensor
 from .. import backend
-from .nn import _safe_max
+from .nn import _log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
 
@@ -98,8 +98,7 @@ class CrossEntropy(Function):
         logits = _class_rows(xp, x)                            # (M, C)
         num_classes = logits.shape[1]
         safe, kept, row_weight = _target_weights(xp, target, weight, ignore_index, x.dtype)
-        shifted = logits - _safe_max(xp, logits, 1)
-        logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))   # (M, C)
+        logp = _log_softmax(xp, logits, 1)                     # (M, C)
         rows = xp.arange(logits.shape[0])
         loss = -row_weight * logp[rows, safe]                  # (M,) the NLL part
         class_weight = None if weight is None else weight.astype(x.dtype)

@@ -25,6 +25,12 @@ def _safe_max(xp, x, axis):
     return xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype))
 
 
+def _log_softmax(xp, x, axis):
+    """(x - max) - log(sum(exp(x - max))): log-probabilities without log of tiny numbers."""
+    shifted = x - _safe_max(xp, x, axis)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 def _check_dim(op, dim, ndim):
     if dim is None:
         raise TypeError(f"{op}: give the dim to normalise over (PyTorch's implicit dim "
@@ -57,9 +63,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim=-1):
-        xp = ctx.xp
-        shifted = x - _safe_max(xp, x, dim)
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        y = _log_softmax(ctx.xp, x, dim)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
