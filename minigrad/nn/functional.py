@@ -15,5 +15,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "relu", "gelu", "sigmoid", "ta
 
 def pad(input, pad, mode="constant", value=0.0):
     """Pad the last dims of ``input``: ``pad`` = (left_last, right_last, left_2nd_last, ...)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
     from .. import ops          # the shape ops own pad; looked up at call time
-    return ops.pad(input, pad, mode=mode, value=value)
+    return ops.pad(input, pad, value=value)

@@ -56,13 +56,18 @@ def _reduce(loss_rows, row_weight, reduction, target_shape):
     return total if reduction == "sum" else total / row_weight.sum()
 
 
-def _row_scale(grad, reduction, row_weight):
-    """dL/d(loss of each row), shape (M, 1), from the upstream gradient of the reduction."""
+def _row_scale(xp, grad, reduction, row_weight):
+    """dL/d(loss of each row), shape (M, 1), from the upstream gradient of the reduction.
+
+    When every target is ignored the mean is 0/0 = NaN (as in PyTorch), but every row's
+    loss is the constant 0, so its gradient is 0: divide by 1 instead of 0 there.
+    """
     if reduction == "none":
         return grad.reshape(-1, 1)
     if reduction == "sum":
         return grad.reshape(1, 1)
-    return grad.reshape(1, 1) / row_weight.sum()
+    total = row_weight.sum()
+    return grad.reshape(1, 1) / xp.where(total == 0, xp.ones_like(total), total)
 
 
 def _check_targets(op, input, target, ignore_index):
@@ -124,7 +129,7 @@ class CrossEntropy(Function):
             weight_sum = num_classes if class_weight is None else class_weight.sum()
             uniform = 1 if class_weight is None else class_weight[None, :]
             d += (eps / num_classes) * kept[:, None] * (weight_sum * p - uniform)
-        d = d * _row_scale(grad, reduction, row_weight)
+        d = d * _row_scale(xp, grad, reduction, row_weight)
         return _class_unrows(xp, d.astype(logp.dtype), shape), None, None
 
 
@@ -168,7 +173,7 @@ class NLLLoss(Function):
         reduction, shape, rows_shape = ctx.settings
         safe, row_weight = ctx.saved
         d = xp.zeros(rows_shape, dtype=row_weight.dtype)
-        scale = _row_scale(grad, reduction, row_weight).reshape(-1)
+        scale = _row_scale(xp, grad, reduction, row_weight).reshape(-1)
         d[xp.arange(rows_shape[0]), safe] = -row_weight * scale
         return _class_unrows(xp, d, shape), None, None
 

@@ -322,3 +322,21 @@ def test_dropout_gradcheck(device, rng):
         minigrad.manual_seed(3)
         return F.dropout(x, 0.4)
     gradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_all_targets_ignored_gives_nan_loss_and_zero_grad(device, loss):
+    # PyTorch: the mean over no counted targets is 0/0 = nan, but the gradient is 0
+    x = minigrad.randn(2, 3, device=device, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        out = getattr(F, loss)(x, ints([-100, -100], device))
+    assert np.isnan(out.item())
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_pad_is_constant_padding(device):
+    out = F.pad(minigrad.ones(2, 2, device=device), (1, 0), value=5.0)
+    np.testing.assert_array_equal(out.numpy(), [[5, 1, 1], [5, 1, 1]])
+    with pytest.raises(NotImplementedError):
+        F.pad(minigrad.ones(2, 2, device=device), (1, 0), mode="reflect")
