@@ -207,7 +207,13 @@ def add_output_hook(tensor, hook):
     node = tensor._node
     if node.out_hooks is None:
         node.out_hooks = {}
-    node.out_hooks.setdefault(tensor._index, []).append(hook)
+    hooks = node.out_hooks.setdefault(tensor._index, [])
+    if any(getattr(h, "retains_grad", False) for h in hooks) and getattr(hook, "retains_grad", False):
+        return                                   # retain_grad() twice: store once
+    # .grad of a retained tensor is the gradient after all its other hooks (as PyTorch)
+    first_retain = next((i for i, h in enumerate(hooks) if getattr(h, "retains_grad", False)),
+                        len(hooks))
+    hooks.insert(first_retain if not getattr(hook, "retains_grad", False) else len(hooks), hook)
 
 
 def retain_hook(tensor):
@@ -218,4 +224,5 @@ def retain_hook(tensor):
         t = ref()
         if t is not None:
             t._accumulate(grad.data, hooks=False)
+    store.retains_grad = True
     return store

@@ -13,6 +13,8 @@ def shape_of(x):
 def broadcast_shapes(op, *shapes):
     """NumPy's broadcasting rule, with an error that names the op and both shapes."""
     shapes = [s for s in shapes if s is not None]
+    if len(shapes) < 2 or all(s == shapes[0] for s in shapes):   # the common case: fast
+        return shapes[0] if shapes else ()
     ndim = max((len(s) for s in shapes), default=0)
     result = []
     for axis in range(-ndim, 0):
