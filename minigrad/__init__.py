@@ -8,8 +8,8 @@
 from .tensor import Tensor
 from .function import Function, Context
 from .autograd import no_grad, enable_grad, set_grad_enabled, detect_anomaly, grad_enabled
-from .creation import (tensor, zeros, ones, full, zeros_like, ones_like, full_like, randn,
-                       rand, randint, arange, eye, empty)
+from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,
+                       full_like, randn, rand, randint, arange, eye, empty)
 from .random import manual_seed
 from .backend import float32, float64, int64, int32, bool_, available_devices
 from . import ops
@@ -20,10 +20,12 @@ from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, r
                   squeeze, unsqueeze, flatten, cat, concatenate, stack, split, chunk, pad, tril,
                   triu, repeat, getitem, index_select, gather)
 from .gradcheck import gradcheck, numerical_grad, rel_error, GradcheckError
+from .serialization import save, load
 
-Tensor_ = Tensor
-from .tensor import _install_methods as _install   # noqa: E402
-_install()
-del _install, Tensor_
+from .tensor import _install_methods   # noqa: E402
+_install_methods()                         # operators and methods, now that ops exist
+del _install_methods
+
+from . import nn, optim   # noqa: E402  (after the Tensor methods exist)
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@ from . import backend
 from .random import generator
 from .tensor import Tensor
 
-__all__ = ["tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
+__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
            "randn", "rand", "randint", "arange", "eye", "empty"]
 
 
@@ -26,8 +26,17 @@ def _float_dtype(dtype):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor from a list, a number or an array (floats default to float32)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    """A new tensor with a copy of ``data`` (a list, a number or an array), as
+    ``torch.tensor``: Python floats default to float32, arrays keep their dtype."""
+    t = Tensor(data, dtype=dtype, device=device)
+    if backend.is_array(data) and t.data is data:
+        t.data = t.data.copy()
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def from_numpy(array):
+    """A CPU tensor sharing memory with a NumPy array, as ``torch.from_numpy``."""
+    return Tensor(array, device="cpu")
 
 
 def full(*shape, fill_value, dtype=None, device=None, requires_grad=False):
