@@ -179,7 +179,7 @@ class AttentionFunction(Function):
         T, S = q.shape[-2], k.shape[-2]
         allowed, bias = attention_mask(xp, T, S, attn_mask, is_causal, window, q.dtype)
         out, weights, cache = attention_forward(q, k, v, allowed, bias, scale, dropout_p)
-        ctx.cache = cache
+        ctx.save_for_backward(*cache)             # released by the engine after backward
         ctx.mask_shape = None if attn_mask is None else tuple(attn_mask.shape)
         if weights_sink is not None:
             weights_sink.append(weights)           # the raw array, for plotting (no graph)
@@ -187,10 +187,12 @@ class AttentionFunction(Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_weights=None):
-        grad_q, grad_k, grad_v, grad_s = attention_backward(grad_out, grad_weights, ctx.cache)
-        ctx.cache = None                                   # free the (..., T, S) arrays
+        cache = AttentionCache(*ctx.saved)
+        grad_q, grad_k, grad_v, grad_s = attention_backward(grad_out, grad_weights, cache)
+        if len(ctx.needs_input_grad) == 3:                 # applied without a mask argument
+            return grad_q, grad_k, grad_v
         grad_mask = None
-        if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]:
+        if ctx.needs_input_grad[3]:
             grad_mask = unbroadcast(grad_s, ctx.mask_shape)  # d(scores + mask)/dmask = 1
         return grad_q, grad_k, grad_v, grad_mask
 
