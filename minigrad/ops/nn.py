@@ -217,6 +217,11 @@ class LayerNormFunction(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        ### BEGIN SOLUTION hw3.layer_norm
+        ### TODO: from grad (..., *normalized_shape) and the saved xhat, rstd = 1/sqrt(var+eps),
+        ###       weight: grad_weight = sum over batch dims of grad * xhat, grad_bias = sum of
+        ###       grad, and grad_x = (rstd / n) (n dxhat - sum dxhat - xhat sum(dxhat xhat))
+        ###       with dxhat = grad * weight and n = prod(normalized_shape).
         xhat, rstd, weight = ctx.saved
         dims = ctx.dims
         lead = tuple(range(grad.ndim - len(dims)))           # the batch dims
@@ -232,6 +237,7 @@ class LayerNormFunction(Function):
             # the variance both depend on every x, hence the two correction sums
             grad_x = (rstd / n) * (n * dxhat - dxhat.sum(axis=dims, keepdims=True)
                                    - xhat * (dxhat * xhat).sum(axis=dims, keepdims=True))
+        ### END SOLUTION
         return grad_x, grad_weight, grad_bias
 
 
