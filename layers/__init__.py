@@ -4,6 +4,7 @@ from .embedding import Embedding
 from .dropout import Dropout
 from .container import Sequential
 from .attention import scaled_dot_product_attention, attention, attention_composed
+from .efficient_attention import memory_efficient_attention, sliding_window_mask
 from .norm import LayerNorm, layer_norm_composed
 from .positional import (sinusoidal_table, PositionalEncoding, LearnedPositionalEmbedding,
                          apply_rotary, RotaryEmbedding)
