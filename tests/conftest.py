@@ -18,7 +18,8 @@ def _cuda_skip_reason():
     try:
         backend.get_backend("cuda")
     except RuntimeError as err:
-        return str(err)
+        cause = str(err).rsplit("(", 1)[-1].rstrip(")")      # e.g. "No module named 'cupy'"
+        return f"CuPy or a GPU is missing ({cause}); pip install -e '.[cuda]' on a GPU machine"
     return None
 
 
@@ -26,7 +27,7 @@ DEVICES = [
     "cpu",
     "guard",
     pytest.param("cuda", marks=pytest.mark.skipif(
-        _cuda_skip_reason() is not None, reason=f"no GPU backend: {_cuda_skip_reason()}")),
+        _cuda_skip_reason() is not None, reason=f"cuda: {_cuda_skip_reason()}")),
 ]
 
 
