@@ -214,7 +214,10 @@ class MultiheadAttention(Module):
                                      batch_first=self.batch_first)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
-                attn_mask=None, average_attn_weights=True, is_causal=False):
+                attn_mask=None, average_attn_weights=True, is_causal=False, cache=None):
+        """``cache``: a layers.kv_cache.KVCache for incremental decoding (self-attention,
+        batched): the new keys/values are appended to it and the queries attend over all
+        cached positions; a key_padding_mask must then cover all of them (N, S_total)."""
         unbatched = query.ndim == 2
         if unbatched:                                      # (L, E) -> a batch of one
             batch_dim = 0 if self.batch_first else 1
@@ -234,6 +237,9 @@ class MultiheadAttention(Module):
                 k, v = self._project(key, (1, 3), 2)
             else:
                 k, v = self._project(key, (1, 2), 1), self._project(value, (2, 3), 1)
+        if cache is not None:                              # k, v: all positions so far
+            k, v, attn_mask, is_causal = cache.update(k, v, attn_mask, is_causal)
+            S = k.shape[-2]
         mask = mha_mask(attn_mask, key_padding_mask, N, self.num_heads, T, S, q.dtype)
         if mask is not None:
             mask = Tensor(mask, device=q.device)

@@ -55,12 +55,18 @@ class Seq2SeqTransformer(Module):
         return self.transformer.encoder(self._embed(self.src_embed, src),
                                         src_key_padding_mask=src_key_padding_mask)
 
-    def decode(self, tgt, memory, memory_key_padding_mask=None, tgt_key_padding_mask=None):
-        """tgt (N, T) ints and memory (N, S, E) -> decoder states (N, T, E), causal."""
-        return self.transformer.decoder(self._embed(self.tgt_embed, tgt), memory,
+    def decode(self, tgt, memory, memory_key_padding_mask=None, tgt_key_padding_mask=None,
+               cache=None):
+        """tgt (N, T) ints and memory (N, S, E) -> decoder states (N, T, E), causal.
+
+        cache: a layers.kv_cache.DecoderCache; tgt then holds only the new positions
+        (starting at cache.length), and their keys/values are added to it.
+        """
+        offset = 0 if cache is None else cache.length
+        return self.transformer.decoder(self._embed(self.tgt_embed, tgt, offset), memory,
                                         tgt_key_padding_mask=tgt_key_padding_mask,
                                         memory_key_padding_mask=memory_key_padding_mask,
-                                        tgt_is_causal=True)
+                                        tgt_is_causal=True, cache=cache)
 
     def forward(self, src, tgt, src_key_padding_mask=None, tgt_key_padding_mask=None):
         memory = self.encode(src, src_key_padding_mask)

@@ -71,19 +71,23 @@ class TransformerEncoderLayer(_FeedForwardBlock):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False,
+                cache=None):
+        # cache: a layers.kv_cache.KVCache for the self-attention (incremental decoding)
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal,
+                                   cache)
             x = x + self.dropout2(self._ff_block(self.norm2(x)))
         else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal,
+                                              cache))
             x = self.norm2(x + self.dropout2(self._ff_block(x)))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal, cache=None):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=bool(is_causal))[0]
+                           need_weights=False, is_causal=bool(is_causal), cache=cache)[0]
         return self.dropout1(x)
 
 
@@ -109,23 +113,27 @@ class TransformerDecoderLayer(_FeedForwardBlock):
         self.dropout3 = Dropout(dropout)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False,
+                cache=None):
+        # cache: a layers.kv_cache.KVCache for the self-attention (incremental decoding)
         x = tgt
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal,
+                                   cache)
             x = x + self._mha_block(self.norm2(x), memory, memory_mask,
                                     memory_key_padding_mask, memory_is_causal)
             x = x + self.dropout3(self._ff_block(self.norm3(x)))
         else:
-            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal,
+                                              cache))
             x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
                                                memory_is_causal))
             x = self.norm3(x + self.dropout3(self._ff_block(x)))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal, cache=None):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=bool(is_causal))[0]
+                           need_weights=False, is_causal=bool(is_causal), cache=cache)[0]
         return self.dropout1(x)
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
@@ -167,13 +175,16 @@ class TransformerDecoder(Module):
         self.norm = norm
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False,
+                cache=None):
+        # cache: a layers.kv_cache.DecoderCache, one KVCache per layer (incremental decoding)
         output = tgt
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                            tgt_key_padding_mask=tgt_key_padding_mask,
                            memory_key_padding_mask=memory_key_padding_mask,
-                           tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+                           tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal,
+                           cache=None if cache is None else cache[i])
         return output if self.norm is None else self.norm(output)
 
 
