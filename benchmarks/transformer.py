@@ -41,7 +41,12 @@ def main():
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--ff", type=int, default=1024)
     parser.add_argument("--norm-first", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS (threadpoolctl) and torch to this many threads")
     args = parser.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
     N, T, E = args.batch, args.seq, args.d_model
 
     layer = layers.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
@@ -62,6 +67,8 @@ def main():
     except ImportError:
         torch = None
     if torch is not None:
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
         torch_layer = torch.nn.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
                                                        batch_first=True,
                                                        norm_first=args.norm_first)

@@ -77,7 +77,7 @@ def attention_mask(xp, T, S, attn_mask=None, is_causal=False, window=None, dtype
 
 # ---------------------------------------------------------------- kernels
 class AttentionCache(NamedTuple):
-    q: object                 # (..., T, hd)
+    q_scaled: object          # (..., T, hd), q * scale
     k: object                 # (..., S, hd)
     v: object                 # (..., S, hdv)
     out: object               # (..., T, hdv)
@@ -98,8 +98,9 @@ def attention_forward(q, k, v, allowed=None, bias=None, scale=None, dropout_p=0.
     xp = backend.array_module(q)
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = q @ k.swapaxes(-1, -2)                      # (..., T, hd) @ (..., hd, S)
-    scores *= scale                                      # in place: scores is ours
+    # scale q (T x hd numbers) rather than the scores (T x S): the same product, fewer passes
+    q_scaled = q * scale                                 # (..., T, hd), a new array
+    scores = q_scaled @ k.swapaxes(-1, -2)               # (..., T, hd) @ (..., hd, S)
     if bias is not None:
         scores = scores + bias                           # may broadcast to a bigger batch
     if allowed is not None:
@@ -109,7 +110,7 @@ def attention_forward(q, k, v, allowed=None, bias=None, scale=None, dropout_p=0.
     # softmax along S, in place: subtracting the row max keeps every exp() <= 1
     scores -= scores.max(axis=-1, keepdims=True)
     xp.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
+    scores *= 1.0 / scores.sum(axis=-1, keepdims=True)   # one division per row, not per entry
     weights = scores                                     # (..., T, S), rows sum to 1
     keep = None
     if dropout_p > 0.0:
@@ -117,7 +118,7 @@ def attention_forward(q, k, v, allowed=None, bias=None, scale=None, dropout_p=0.
         draws = generator(backend.device_of(q)).random_sample(weights.shape)
         keep = (draws < keep_p).astype(weights.dtype) * (1.0 / keep_p if keep_p > 0 else 0.0)
     out = (weights if keep is None else weights * keep) @ v   # (..., T, S) @ (..., S, hdv)
-    return out, weights, AttentionCache(q, k, v, out, weights, allowed, keep, scale)
+    return out, weights, AttentionCache(q_scaled, k, v, out, weights, allowed, keep, scale)
 
 
 def attention_backward(grad_out, grad_weights, cache):
@@ -129,11 +130,12 @@ def attention_backward(grad_out, grad_weights, cache):
     """
     ### BEGIN SOLUTION hw3.attention
     ### TODO: with P = weights, A = P * keep (or P without dropout), out = A v and
-    ###       scores s = scale q k^T (+ bias, masked): compute grad_v = A^T grad_out,
-    ###       grad_P = (grad_out v^T) * keep + grad_weights, the softmax backward
-    ###       grad_s = P * (grad_P - rowsum(grad_P * P)) zeroed where not allowed, then
-    ###       grad_q = scale grad_s k and grad_k = scale grad_s^T q. Unbroadcast to the input shapes.
-    q, k, v, out, weights, allowed, keep, scale = cache
+    ###       scores s = (scale q) k^T (+ bias, masked; the cache holds q_scaled = scale q):
+    ###       compute grad_v = A^T grad_out, grad_P = (grad_out v^T) * keep + grad_weights,
+    ###       the softmax backward grad_s = P * (grad_P - rowsum(grad_P * P)) zeroed where not
+    ###       allowed, then grad_q = scale grad_s k and grad_k = grad_s^T q_scaled.
+    ###       Unbroadcast grad_q, grad_k, grad_v to the input shapes; return grad_s too.
+    q_scaled, k, v, out, weights, allowed, keep, scale = cache
     xp = backend.array_module(weights)
     attended = weights if keep is None else weights * keep          # A (..., T, S)
     grad_v = attended.swapaxes(-1, -2) @ grad_out                   # (..., S, T) @ (..., T, hdv)
@@ -152,13 +154,13 @@ def attention_backward(grad_out, grad_weights, cache):
     grad_s = grad_p
     if allowed is not None:
         grad_s = xp.where(allowed, grad_s, xp.zeros((), dtype=grad_s.dtype))
-    # s = scale q k^T: scale the small (T, hd) products, not the (T, S) one
-    grad_q = grad_s @ k
-    grad_q *= scale                                                 # (..., T, S) @ (..., S, hd)
-    grad_k = grad_s.swapaxes(-1, -2) @ q
-    grad_k *= scale                                                 # (..., S, T) @ (..., T, hd)
+    # s = (scale q) k^T: grad_k = grad_s^T (scale q); grad_q = scale grad_s k (scaling the
+    # small (T, hd) product, not the (T, S) one)
+    grad_q = grad_s @ k                                             # (..., T, S) @ (..., S, hd)
+    grad_q *= scale
+    grad_k = grad_s.swapaxes(-1, -2) @ q_scaled                     # (..., S, T) @ (..., T, hd)
     ### END SOLUTION
-    return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
+    return (unbroadcast(grad_q, q_scaled.shape), unbroadcast(grad_k, k.shape),
             unbroadcast(grad_v, v.shape), grad_s)
 
 
