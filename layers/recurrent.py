@@ -212,7 +212,7 @@ class RNNBase(Module):
     def cell_grads(self):
         """Per layer, the total dL/dc_t as a Tensor (T, N, dirs*H) (LSTM only)."""
         if self.mode != "lstm":
-            raise AttributeError(f"{type(self).__name__} has no cell state: cell_grads is "
+            raise RuntimeError(f"{type(self).__name__} has no cell state: cell_grads is "
                                  "LSTM only; hidden_grads holds dL/dh_t")
         return [self._join([rec.read_grads()[1] for rec in layer])
                 for layer in self._recorded("cell_grads")]
