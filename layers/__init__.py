@@ -13,3 +13,6 @@ from .multihead import MultiheadAttention
 from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
                           TransformerDecoder, Transformer, generate_square_subsequent_mask)
 from .seq2seq import Seq2SeqTransformer
+from .kv_cache import KVCache, DecoderCache
+from .language_model import TransformerLM
+from .decoding import greedy_decode, beam_search
