@@ -99,12 +99,13 @@ def train_char_lm(model, train_ids, val_ids, steps, rng, batch_size=32, seq_len=
                   max_norm=1.0, eval_every=50, eval_batches=4, desc="train"):
     """Adam on random windows, gradients clipped to ``max_norm``; returns the history.
 
-    history: {"step", "train_loss", "grad_norm"} every step, {"val_step", "val_loss"} every
-    ``eval_every`` steps (and at 0 and the end), "seconds" of training (without evaluation).
+    history: {"step", "train_loss", "grad_norm", "time"} every step ("time": seconds of
+    training so far, evaluation left out), {"val_step", "val_loss"} every ``eval_every``
+    steps (and at 0 and the end), and "seconds", the total training time.
     """
     optimizer = minigrad.optim.Adam(model.parameters(), lr=lr)
-    history = {"step": [], "train_loss": [], "grad_norm": [], "val_step": [], "val_loss": [],
-               "seconds": 0.0}
+    history = {"step": [], "train_loss": [], "grad_norm": [], "time": [], "val_step": [],
+               "val_loss": [], "seconds": 0.0}
 
     def validate(step):
         history["val_step"].append(step)
@@ -123,6 +124,7 @@ def train_char_lm(model, train_ids, val_ids, steps, rng, batch_size=32, seq_len=
         history["step"].append(step)
         history["train_loss"].append(loss.item())
         history["grad_norm"].append(norm.item())
+        history["time"].append(history["seconds"])
         if step % eval_every == 0 or step == steps:
             validate(step)
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{history['val_loss'][-1]:.3f}")
