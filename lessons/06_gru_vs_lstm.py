@@ -193,7 +193,7 @@ gap = final[gru_name] - final[lstm_name]
 spread = max([float(np.std([h["val_loss"][-1] for h in hs])) for hs in runs.values()] + [0.0])
 print(f"Lowest validation loss: {best} ({final[best]:.3f} nats). At the same H the GRU ends "
       f"{abs(gap):.3f} nats {'above' if gap > 0 else 'below'} the LSTM with "
-      f"{runs[gru_name][0]['parameters'] / runs[lstm_name][0]['parameters']:.0%} of its parameters"
+      f"{runs[gru_name][0]['parameters'] / runs[lstm_name][0]['parameters']:.0%} of its parameters (whole model)"
       + (f"; the seeds spread by {spread:.3f}, so " + ("the difference is within seed noise."
          if abs(gap) <= 2 * spread else "the difference is larger than seed noise.")
          if len(settings["seeds"]) > 1 else " (one seed: no error bar in quick mode)."))
