@@ -10,7 +10,7 @@ separately so that greedy / beam decoding can run the encoder once.
 """
 import math
 
-from minigrad.nn import Module
+from minigrad.nn import Module, init
 
 from .embedding import Embedding
 from .linear import Linear
@@ -45,6 +45,13 @@ class Seq2SeqTransformer(Module):
                                        dim_feedforward, dropout, activation, batch_first=True,
                                        norm_first=norm_first, **factory)
         self.generator = Linear(d_model, tgt_vocab_size, **factory)
+        # Embeddings from N(0, 1/E), as in the paper's reference code: forward multiplies them
+        # by sqrt(E), which brings them to unit scale, the scale of the positional encoding.
+        # From N(0, 1) they would come out sqrt(E) times larger and drown the positions.
+        for embed in (self.src_embed, self.tgt_embed):
+            init.normal_(embed.weight, 0.0, d_model ** -0.5)
+            if padding_idx is not None:
+                embed.weight.data[padding_idx] = 0
 
     def _embed(self, embed, tokens, offset=0):
         # the paper scales embeddings by sqrt(E) so they are not drowned by the encoding

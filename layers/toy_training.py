@@ -37,21 +37,12 @@ def copy_vocab_size(num_symbols):
 
 def make_copy_model(num_symbols=8, d_model=32, nhead=4, num_layers=1, dim_feedforward=64,
                     dropout=0.0, max_len=64, device=None, dtype=None):
-    """A small Seq2SeqTransformer for the copy task (num_layers encoder and decoder layers).
-
-    Its embeddings are redrawn from N(0, 1/E): the model multiplies them by sqrt(E) (as the
-    paper), and from N(0, 1) they would come out sqrt(E) times larger than the positional
-    encoding, which then hardly shows: the decoder cannot tell positions apart and the
-    copy is learnt several times more slowly.
-    """
-    from minigrad.nn import init
+    """A small Seq2SeqTransformer for the copy task (num_layers encoder and decoder layers)."""
     from .seq2seq import Seq2SeqTransformer
     V = copy_vocab_size(num_symbols)
     model = Seq2SeqTransformer(V, V, d_model=d_model, nhead=nhead, num_encoder_layers=num_layers,
                                num_decoder_layers=num_layers, dim_feedforward=dim_feedforward,
                                dropout=dropout, max_len=max_len, device=device, dtype=dtype)
-    for embed in (model.src_embed, model.tgt_embed):
-        init.normal_(embed.weight, 0.0, d_model ** -0.5)
     return model
 
 
