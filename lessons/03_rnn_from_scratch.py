@@ -174,7 +174,7 @@ secondary = ax.secondary_yaxis("right", functions=(bits, lambda b_: b_ * math.lo
 secondary.set_ylabel("bits per character")
 ax.set_title(f"Character RNN on stdlib source (H = {settings['hidden']}, T = {settings['seq_len']})")
 ax.grid(alpha=0.3)
-ax.legend(loc="upper right")
+ax.legend(loc="center right")
 opts.savefig(fig, "loss_curve")
 
 # %%
