@@ -16,3 +16,9 @@ from .seq2seq import Seq2SeqTransformer
 from .kv_cache import KVCache, DecoderCache
 from .language_model import TransformerLM
 from .decoding import greedy_decode, beam_search
+from .rnn import RNNCell
+from .lstm import LSTMCell
+from .gru import GRUCell
+from .recurrent import RNN, LSTM, GRU
+from .tbptt import chunks, tbptt_windows, detach_state, train_tbptt
+from .sequence_loss import sequence_mask, sequence_cross_entropy, sequence_mse
