@@ -263,6 +263,8 @@ def memory_efficient_attention(q, k, v, attn_mask=None, is_causal=False,
     Returns out (N, nh, T, hd); fully masked rows give 0 (see the module docstring).
     """
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+    if mask is not None:
+        mask = backend.as_array(mask, device=q.device)      # host masks move to q's device
     _check(q, k, v, mask, window, block_size)
     if mask is not None:
         mask = mask.reshape((1,) * (4 - mask.ndim) + tuple(mask.shape))   # 4 dims to slice

@@ -211,6 +211,10 @@ def test_runs_on_device(device, rng):
     np.testing.assert_allclose(host(out), reference(q, k, v, mask, True, 4), atol=1e-12)
     out.backward(mg.ones(out.shape, dtype=mg.float64, device=device))
     assert all(np.all(np.isfinite(host(t.grad))) for t in inputs)
+    with mg.no_grad():                                   # a host NumPy mask moves to q's device
+        again = memory_efficient_attention(*inputs, attn_mask=mask, is_causal=True, window=4,
+                                           block_size=4)
+    np.testing.assert_array_equal(host(again), host(out))
     assert sliding_window_mask(5, 2, device=device).device == device
 
 
