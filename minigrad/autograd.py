@@ -137,16 +137,20 @@ def backward(root, grad=None, retain_graph=False):
                 stack.append(child)
 
     # 2. Run nodes once all their consumers have sent gradients (Kahn's order).
-    pending = {root._node: {root._index: grad}}
+    # pending[node] holds one gradient slot per output; a leaf's gradients are summed in
+    # leaf_grads and added to .grad once at the end (its hooks see the total, as PyTorch's).
+    pending = {root._node: [None] * len(root._node.output_meta)}
+    pending[root._node][root._index] = grad
+    leaf_grads = {}
     ready = [root._node]
     anomaly = _state["anomaly"]
     while ready:
         node = ready.pop()
-        received = pending.pop(node)
-        grads = []
-        for index, (shape, dtype) in enumerate(node.output_meta):
-            g = received.get(index)
-            grads.append(xp.zeros(shape, dtype=dtype) if g is None else g)
+        grads = pending.pop(node)
+        for index, g in enumerate(grads):
+            if g is None:                    # an output nothing downstream used
+                shape, dtype = node.output_meta[index]
+                grads[index] = xp.zeros(shape, dtype=dtype)
         if node.out_hooks:
             for index, hooks in node.out_hooks.items():
                 for hook in hooks:
@@ -167,27 +171,35 @@ def backward(root, grad=None, retain_graph=False):
         for edge, g in zip(node.edges, input_grads):
             if edge is None:
                 continue
-            if type(edge) is not tuple:          # a leaf: .grad accumulates
+            if type(edge) is not tuple:          # a leaf: sum now, .grad at the end
                 if g is not None:
-                    _check_grad_shape(node, g, edge.shape)
-                    edge._accumulate(g)
+                    if g.shape != edge.data.shape:
+                        _grad_shape_error(node, g, edge.data.shape)
+                    old = leaf_grads.get(edge)
+                    leaf_grads[edge] = g if old is None else old + g
                 continue
             child, index = edge
             if g is not None:
-                _check_grad_shape(node, g, child.output_meta[index][0])
-                slots = pending.setdefault(child, {})
-                old = slots.get(index)
+                if g.shape != child.output_meta[index][0]:
+                    _grad_shape_error(node, g, child.output_meta[index][0])
+                slots = pending.get(child)
+                if slots is None:
+                    slots = pending[child] = [None] * len(child.output_meta)
+                old = slots[index]
                 slots[index] = g if old is None else old + g
             consumers[child] -= 1
             if consumers[child] == 0:
-                pending.setdefault(child, {})
+                if child not in pending:
+                    pending[child] = [None] * len(child.output_meta)
                 ready.append(child)
 
+    for leaf, g in leaf_grads.items():       # in the order the leaves were first reached
+        leaf._accumulate(g)
 
-def _check_grad_shape(node, grad, shape):
-    if grad.shape != shape:
-        raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                           f"{tuple(grad.shape)} for an input of shape {tuple(shape)}")
+
+def _grad_shape_error(node, grad, shape):
+    raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                       f"{tuple(grad.shape)} for an input of shape {tuple(shape)}")
 
 
 def _run_hook(hook, grad):

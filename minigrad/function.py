@@ -25,7 +25,7 @@ needs no gradient).  Keyword arguments are settings, never differentiated.
 gradients are wanted, records the context as the graph node of the outputs.
 """
 from . import backend
-from .autograd import grad_enabled, anomaly_check, _state
+from .autograd import anomaly_check, _state
 from .tensor import Tensor
 
 __all__ = ["Function", "Context"]
@@ -40,6 +40,10 @@ class Context:
     graph holds on to exactly the arrays that backwards saved, as PyTorch's does.  After a
     backward the saved arrays are released unless ``retain_graph=True``.
     """
+    # One node per op is made on every call: slots make the fixed fields cheap to set, and
+    # "__dict__" still lets a forward keep any setting it likes (ctx.dims = ...).
+    __slots__ = ("fn", "xp", "saved", "needs_input_grad", "edges", "output_meta",
+                 "out_hooks", "released", "__dict__")
 
     def __init__(self, fn, xp, needs_input_grad):
         self.fn = fn
@@ -80,7 +84,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        arrays, array_type, needs = [], None, []
+        # This runs once per op, so it is the engine's overhead: one pass over the inputs,
+        # no per-call imports or generators, and nothing recorded when no gradient is wanted.
+        arrays, needs, array_type = [], [], None
         for arg in args:
             if isinstance(arg, Tensor):
                 data = arg.data
@@ -93,32 +99,34 @@ class Function:
             else:
                 arrays.append(arg)
                 needs.append(False)
-        record = grad_enabled() and any(needs)
-        ctx = Context(cls, backend.module_of_type(array_type), tuple(needs) if record
-                      else (False,) * len(args))
+        record = _state["grad"] and True in needs       # grad mode on, and some input wants one
+        needs = tuple(needs) if record else (False,) * len(needs)
+        ctx = Context(cls, backend.module_of_type(array_type), needs)
 
         outputs = cls.forward(ctx, *arrays, **kwargs)
-        single = not isinstance(outputs, tuple)
+        single = type(outputs) is not tuple
         if single:
             outputs = (outputs,)
         # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
-        outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)
+        # (the type test first: it is the common case, and is_array is a slower isinstance)
+        if not all(type(o) is array_type or backend.is_array(o) for o in outputs):
+            outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)
         if _state["anomaly"]:
             anomaly_check(cls.__name__, "forward", outputs, arrays)
 
         if not record:
-            results = [Tensor._from_op(out, None, 0) for out in outputs]
-            return results[0] if single else tuple(results)
-        results = [Tensor._from_op(out, ctx if out.dtype.kind == "f" else None, index)
-                   for index, out in enumerate(outputs)]
-        ctx.edges = tuple(_edge(arg) if need else None for arg, need in zip(args, needs))
-        ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
+            results = [_wrap(out, None, 0) for out in outputs]
+        else:
+            # only float outputs carry a gradient (argmax indices, masks do not)
+            results = [_wrap(out, ctx if out.dtype.kind == "f" else None, index)
+                       for index, out in enumerate(outputs)]
+            ctx.edges = tuple((arg if arg._node is None else (arg._node, arg._index))
+                              if need else None for arg, need in zip(args, needs))
+            ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
         return results[0] if single else tuple(results)
 
 
-def _edge(tensor):
-    """Where the gradient of an input goes: the leaf itself, or (node, output index)."""
-    return tensor if tensor._node is None else (tensor._node, tensor._index)
+_wrap = Tensor._from_op       # an op's output array as a Tensor, no copy
 
 
 def _device_error(fn, args):

@@ -1,9 +1,11 @@
 """All ops, each a Function with a hand-written forward and backward.
 
-One file per family: elementwise (arithmetic and pointwise functions), reduce, shape,
-index, matmul.  The functions here are what Tensor methods and operators call.
+One file per family: elementwise (arithmetic and pointwise functions), select (where,
+maximum, comparisons), reduce, shape, index, matmul.  The functions here are what Tensor
+methods and operators call.
 """
 from .elementwise import *   # noqa: F401,F403
+from .select import *        # noqa: F401,F403
 from .reduce import *        # noqa: F401,F403
 from .shape import *         # noqa: F401,F403
 from .index import *         # noqa: F401,F403

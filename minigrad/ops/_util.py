@@ -1,13 +1,25 @@
-"""Small helpers the op files share: broadcasting shapes and undoing broadcasting."""
+"""Small helpers the op files share: operands, broadcasting shapes and undoing broadcasting."""
+from .. import backend
+from ..tensor import Tensor
 
-__all__ = ["shape_of", "broadcast_shapes", "unbroadcast", "check_broadcast", "normalize_dims",
-           "normalize_dim", "dim_arg"]
+__all__ = ["shape_of", "as_tensor_like", "broadcast_shapes", "broadcasting", "unbroadcast",
+           "check_broadcast", "normalize_dims", "normalize_dim", "dim_arg"]
 
 
 def shape_of(x):
     """The shape of an array, or None for a Python number (which broadcasts to anything)."""
     shape = getattr(x, "shape", None)
     return None if shape is None else tuple(shape)
+
+
+def as_tensor_like(value, like):
+    """A Python number stays a number; anything else becomes a Tensor beside ``like``."""
+    if isinstance(value, Tensor) or isinstance(value, (int, float, bool)):
+        return value
+    if backend.is_array(value) and not like.requires_grad:
+        return Tensor(value, device=like.device)
+    dtype = like.dtype if backend.is_floating(like.dtype) else None
+    return Tensor(value, dtype=dtype, device=like.device)
 
 
 def broadcast_shapes(op, *shapes):
@@ -28,6 +40,16 @@ def broadcast_shapes(op, *shapes):
 
 
 check_broadcast = broadcast_shapes
+
+
+def broadcasting(op, kernel, *operands):
+    """``kernel(*operands)`` broadcast by the backend; if it cannot, the error names the op
+    and every shape (checking in Python before every call would cost each op ~1 us)."""
+    try:
+        return kernel(*operands)
+    except ValueError:
+        broadcast_shapes(op, *(shape_of(x) for x in operands))   # raises the clear error
+        raise                                                      # some other ValueError
 
 
 def unbroadcast(grad, shape):

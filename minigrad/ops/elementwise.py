@@ -4,95 +4,104 @@ Each backward returns dL/d(input) for each input, summed back to the input's sha
 where broadcasting stretched it (``unbroadcast``).  A Python number as an operand gets
 no gradient (``None``).
 """
+import operator
+
 from ..function import Function
 from ..tensor import Tensor
-from .. import backend
-from ._util import shape_of, broadcast_shapes, unbroadcast
+from ._util import shape_of, broadcasting, unbroadcast, as_tensor_like
+from .select import maximum, minimum, where   # noqa: F401  (where: for older imports)
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "tanh",
-           "sigmoid", "relu", "gelu", "abs", "clip", "clamp", "where", "masked_fill",
-           "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne", "as_tensor_like"]
-
-
-def as_tensor_like(value, like):
-    """A Python number stays a number; anything else becomes a Tensor beside ``like``."""
-    if isinstance(value, Tensor) or isinstance(value, (int, float, bool)):
-        return value
-    if backend.is_array(value) and not like.requires_grad:
-        return Tensor(value, device=like.device)
-    dtype = like.dtype if backend.is_floating(like.dtype) else None
-    return Tensor(value, dtype=dtype, device=like.device)
+           "sigmoid", "relu", "gelu", "abs", "clip", "clamp", "as_tensor_like"]
 
 
 # ---------------------------------------------------------------- arithmetic
+# The forwards let the backend broadcast (``broadcasting`` re-raises its error naming the op
+# and both shapes): checking shapes in Python first would cost every call.  ``ctx.
+# needs_input_grad`` is known before forward runs, so each saves only what its backward
+# will use: ``x * 2.0`` keeps just the number, ``x * w`` with a constant w keeps only w.
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (shape_of(a), shape_of(b))
-        broadcast_shapes("add", *ctx.shapes)
-        return a + b
+        ctx.save_for_backward(shape_of(a), shape_of(b))   # to sum the grad back to each shape
+        return broadcasting("add", operator.add, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        shape_a, shape_b = ctx.shapes
+    def backward(ctx, grad):        # d(a+b)/da = d(a+b)/db = 1
+        shape_a, shape_b = ctx.saved
         return unbroadcast(grad, shape_a), unbroadcast(grad, shape_b)
 
 
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (shape_of(a), shape_of(b))
-        broadcast_shapes("sub", *ctx.shapes)
-        return a - b
+        ctx.save_for_backward(shape_of(a), shape_of(b))
+        return broadcasting("sub", operator.sub, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        shape_a, shape_b = ctx.shapes
-        return unbroadcast(grad, shape_a), unbroadcast(-grad, shape_b)
+    def backward(ctx, grad):        # d(a-b)/da = 1, d(a-b)/db = -1
+        shape_a, shape_b = ctx.saved
+        grad_b = unbroadcast(-grad, shape_b) if ctx.needs_input_grad[1] else None
+        return unbroadcast(grad, shape_a), grad_b
 
 
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        broadcast_shapes("mul", shape_of(a), shape_of(b))
-        ctx.save_for_backward(a, b)
-        return a * b
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(b if needs_a else None, a if needs_b else None,
+                              shape_of(a), shape_of(b))
+        return broadcasting("mul", operator.mul, a, b)
 
     @staticmethod
-    def backward(ctx, grad):        # d(ab)/da = b, d(ab)/db = a
-        a, b = ctx.saved
-        grad_a = unbroadcast(grad * b, shape_of(a)) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad * a, shape_of(b)) if ctx.needs_input_grad[1] else None
+    def backward(ctx, grad):        # grad: shape of a*b (broadcast)
+        ### BEGIN SOLUTION hw1.mul_div
+        ### TODO: y = a * b.  Return (grad_a, grad_b), each of its input's shape (None where
+        ###       ctx.needs_input_grad says no): dy/da = b, dy/db = a, each times grad and
+        ###       summed back over broadcast dims with unbroadcast(g, shape).
+        b, a, shape_a, shape_b = ctx.saved
+        needs_a, needs_b = ctx.needs_input_grad
+        grad_a = unbroadcast(grad * b, shape_a) if needs_a else None
+        grad_b = unbroadcast(grad * a, shape_b) if needs_b else None
         return grad_a, grad_b
+        ### END SOLUTION
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        broadcast_shapes("div", shape_of(a), shape_of(b))
-        ctx.save_for_backward(a, b)
-        return a / b
+        # d(a/b)/da = 1/b needs b; d(a/b)/db = -a/b^2 needs a and b
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b,
+                              shape_of(a), shape_of(b))
+        return broadcasting("div", operator.truediv, a, b)
 
     @staticmethod
-    def backward(ctx, grad):        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-        a, b = ctx.saved
-        grad_a = unbroadcast(grad / b, shape_of(a)) if ctx.needs_input_grad[0] else None
-        grad_b = (unbroadcast(-grad * a / (b * b), shape_of(b))
-                  if ctx.needs_input_grad[1] else None)
+    def backward(ctx, grad):        # grad: shape of a/b (broadcast)
+        ### BEGIN SOLUTION hw1.mul_div
+        ### TODO: y = a / b.  Return (grad_a, grad_b), each of its input's shape (None where
+        ###       not needed): dy/da = 1/b, dy/db = -a/b^2, each times grad, then unbroadcast.
+        a, b, shape_a, shape_b = ctx.saved
+        needs_a, needs_b = ctx.needs_input_grad
+        grad_a = unbroadcast(grad / b, shape_a) if needs_a else None
+        grad_b = unbroadcast(-grad * a / (b * b), shape_b) if needs_b else None
         return grad_a, grad_b
+        ### END SOLUTION
 
 
 class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
-        broadcast_shapes("pow", shape_of(base), shape_of(exponent))
-        out = base ** exponent
-        ctx.save_for_backward(base, exponent, out)
+        out = broadcasting("pow", operator.pow, base, exponent)
+        # d/dbase needs base and exponent; d/dexponent needs out and base
+        ctx.save_for_backward(base, exponent, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
-        # d(b^e)/db = e b^(e-1);  d(b^e)/de = b^e log(b)
+    def backward(ctx, grad):        # grad: shape of base ** exponent (broadcast)
+        ### BEGIN SOLUTION hw1.pow
+        ### TODO: y = b ** e.  Return (grad_base, grad_exponent), each of its input's shape
+        ###       (None where not needed): dy/db = e b^(e-1), dy/de = y log(b), taking
+        ###       log(b) as 0 where b <= 0; times grad, then unbroadcast to each shape.
         base, exponent, out = ctx.saved
         grad_base = grad_exp = None
         if ctx.needs_input_grad[0]:
@@ -101,6 +110,7 @@ class Pow(Function):
             log_base = ctx.xp.log(ctx.xp.where(base > 0, base, 1))   # 0 where base <= 0
             grad_exp = unbroadcast(grad * out * log_base, shape_of(exponent))
         return grad_base, grad_exp
+        ### END SOLUTION
 
 
 class Neg(Function):
@@ -346,101 +356,3 @@ def clip(x, min=None, max=None):
 
 
 clamp = clip
-
-
-# ---------------------------------------------------------------- selection
-class Where(Function):
-    @staticmethod
-    def forward(ctx, condition, a, b):
-        broadcast_shapes("where", shape_of(condition), shape_of(a), shape_of(b))
-        condition = condition.astype(bool)
-        ctx.save_for_backward(condition)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        return ctx.xp.where(condition, a, b)
-
-    @staticmethod
-    def backward(ctx, grad):        # each branch gets the gradient where it was chosen
-        (condition,) = ctx.saved
-        zero = ctx.xp.zeros((), dtype=grad.dtype)
-        grad_a = unbroadcast(ctx.xp.where(condition, grad, zero), ctx.shapes[0])
-        grad_b = unbroadcast(ctx.xp.where(condition, zero, grad), ctx.shapes[1])
-        return None, grad_a, grad_b
-
-
-def where(condition, a, b):
-    """``a`` where ``condition`` is true, else ``b`` (broadcast together)."""
-    like = next(x for x in (a, b, condition) if isinstance(x, Tensor)) \
-        if any(isinstance(x, Tensor) for x in (a, b, condition)) else Tensor(a)
-    return Where.apply(as_tensor_like(condition, like), as_tensor_like(a, like),
-                       as_tensor_like(b, like))
-
-
-def masked_fill(x, mask, value):
-    """``x`` with ``value`` wherever ``mask`` (broadcast to x) is true."""
-    mask = as_tensor_like(mask, x)
-    if isinstance(mask, Tensor) and mask.dtype != backend.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    broadcast_shapes("masked_fill", x.shape, getattr(mask, "shape", ()))
-    return where(mask, value, x)
-
-
-class Maximum(Function):
-    """Elementwise max (``largest``) or min of a and b, broadcast together."""
-
-    @staticmethod
-    def forward(ctx, a, b, largest=True):
-        broadcast_shapes("maximum" if largest else "minimum", shape_of(a), shape_of(b))
-        ctx.largest = largest
-        ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b) if largest else ctx.xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        # the gradient goes to the winner; at a tie each gets half (as PyTorch)
-        a, b = ctx.saved
-        xp = ctx.xp
-        a_wins = a > b if ctx.largest else a < b
-        b_wins = b > a if ctx.largest else b < a
-        half = grad * 0.5
-        zero = xp.zeros((), dtype=grad.dtype)
-        grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_a = unbroadcast(xp.where(a_wins, grad, xp.where(b_wins, zero, half)), shape_of(a))
-        if ctx.needs_input_grad[1]:
-            grad_b = unbroadcast(xp.where(b_wins, grad, xp.where(a_wins, zero, half)), shape_of(b))
-        return grad_a, grad_b
-
-
-def maximum(a, b):
-    """Elementwise max; the gradient goes to the larger one (half each at a tie)."""
-    like = a if isinstance(a, Tensor) else b
-    return Maximum.apply(as_tensor_like(a, like), as_tensor_like(b, like), largest=True)
-
-
-def minimum(a, b):
-    like = a if isinstance(a, Tensor) else b
-    return Maximum.apply(as_tensor_like(a, like), as_tensor_like(b, like), largest=False)
-
-
-# ---------------------------------------------------------------- comparisons (no gradient)
-def _compare(name, op):
-    def compare(a, b):
-        """Elementwise comparison: a bool tensor, no gradient."""
-        if a is None or b is None:
-            return NotImplemented          # x == None is False (identity), as in PyTorch
-        like = a if isinstance(a, Tensor) else b
-        a, b = as_tensor_like(a, like), as_tensor_like(b, like)
-        a = a.data if isinstance(a, Tensor) else a
-        b = b.data if isinstance(b, Tensor) else b
-        broadcast_shapes(name, shape_of(a), shape_of(b))
-        return Tensor._from_op(op(a, b), None, 0)
-    compare.__name__ = name
-    return compare
-
-
-lt = _compare("lt", lambda a, b: a < b)
-le = _compare("le", lambda a, b: a <= b)
-gt = _compare("gt", lambda a, b: a > b)
-ge = _compare("ge", lambda a, b: a >= b)
-eq = _compare("eq", lambda a, b: a == b)
-ne = _compare("ne", lambda a, b: a != b)

@@ -52,7 +52,7 @@ class MatMul(Function):
 
 
 def matmul(a, b):
-    from .elementwise import as_tensor_like
+    from ._util import as_tensor_like
     from ..tensor import Tensor
     like = a if isinstance(a, Tensor) else b
     return MatMul.apply(as_tensor_like(a, like), as_tensor_like(b, like))

@@ -204,7 +204,7 @@ def _max_or_min(op, x, dim, keepdim, axis, largest):
     from ..tensor import Tensor
     dim = dim_arg(dim, axis)
     if isinstance(dim, Tensor):                    # torch.max(a, b): elementwise
-        from .elementwise import maximum, minimum
+        from .select import maximum, minimum
         return maximum(x, dim) if largest else minimum(x, dim)
     if dim is None:                                # one value: ties share the gradient
         return Extreme.apply(x, dim=None, keepdim=False, largest=largest)

@@ -1,0 +1,73 @@
+"""What every benchmark script shares: the BLAS it runs on, interleaved best-of timing, torch.
+
+    from _common import blas_info, best_of, import_torch, print_header
+
+Benchmarks run as scripts (``python benchmarks/x.py``), so this file is found as a plain
+module beside them.  Timing rules: one warm-up per runner, then ``repeats`` rounds that run
+every runner once each (minigrad, torch, minigrad, torch, ...), so both see the same machine
+state (turbo, caches, other load); the best (minimum) wall time of each is reported, the
+figure least disturbed by noise.
+"""
+import os
+import platform
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:          # run from anywhere: the project is not pip-installed
+    sys.path.insert(0, ROOT)
+
+__all__ = ["blas_info", "best_of", "import_torch", "print_header", "ROOT"]
+
+
+def blas_info():
+    """One line per BLAS/OpenMP pool in this process: library, kernel (architecture), threads.
+
+    The kernel matters: OpenBLAS started with OPENBLAS_CORETYPE set to an older core runs
+    several times slower than on its native one, which would make every figure meaningless.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["threadpoolctl not installed"]
+    return [f"{i['internal_api']} {i.get('version')} "
+            f"kernel={i.get('architecture') or i.get('corename') or '-'} "
+            f"threads={i['num_threads']} [{os.path.basename(i['filepath'])}]"
+            for i in threadpool_info()] or ["none found"]
+
+
+def import_torch():
+    """The torch module, or None where it is not installed (the benchmark then runs alone)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def best_of(runners, repeats):
+    """Interleaved runs of ``{name: callable}``; the best wall time of each, in seconds."""
+    best = {name: float("inf") for name in runners}
+    for run in runners.values():             # one warm-up each (allocations, BLAS threads)
+        run()
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def print_header(title, torch=None):
+    """Title, Python/NumPy/torch versions, and the BLAS pools (after torch is imported)."""
+    import numpy
+    print(title)
+    versions = f"python {platform.python_version()}, numpy {numpy.__version__}"
+    if torch is not None:
+        versions += f", torch {torch.__version__} (intra-op threads {torch.get_num_threads()})"
+    print(versions)
+    for line in blas_info():
+        print("  BLAS:", line)
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+        if os.environ.get(name):
+            print(f"  note: {name}={os.environ[name]} is set (figures may not be native)")
