@@ -24,7 +24,7 @@ from minigrad import backend
 from minigrad.function import Function
 
 from .cell_base import (RecurrentCellBase, check_impl, project_inputs, projection_grads,
-                        sigmoid_)
+                        sigmoid_, tanh_)
 
 __all__ = ["GRUCache", "gru_step_forward", "gru_step_backward", "GRUCellFunction", "GRUCell"]
 
@@ -63,7 +63,7 @@ def gru_step_forward(x_proj_t, h_prev, w_hh_t, b_hh=None, out=None):
     r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
     xp.multiply(r, h_proj[:, 2 * H:], out=h)          # (h as scratch for r * h_n)
     xp.add(x_proj_t[:, 2 * H:], h, out=n)
-    xp.tanh(n, out=n)                                 # n = tanh(x_n + r * h_n)
+    tanh_(n)                                          # n = tanh(x_n + r * h_n)
     xp.subtract(h_prev, n, out=h)                     # h = n + z * (h_prev - n)
     h *= z
     h += n

@@ -26,7 +26,7 @@ from minigrad import backend
 from minigrad.function import Function
 
 from .cell_base import (RecurrentCellBase, check_impl, project_inputs, projection_grads,
-                        sigmoid_)
+                        sigmoid_, tanh_)
 
 __all__ = ["LSTMCache", "lstm_step_forward", "lstm_step_backward", "LSTMCellFunction",
            "LSTMCell", "set_forget_bias_"]
@@ -62,12 +62,12 @@ def lstm_step_forward(x_proj_t, h_prev, c_prev, w_hh_t, out=None):
     xp.add(x_proj_t, h_prev @ w_hh_t, out=gates)      # (N, H) @ (H, 4H) -> (N, 4H)
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     sigmoid_(gates[:, :2 * H])                        # i and f side by side: one pass
-    xp.tanh(g, out=g)
+    tanh_(g)
     sigmoid_(o)
     xp.multiply(f, c_prev, out=c)                     # c = f * c_prev + i * g
     xp.multiply(i, g, out=tanh_c)                     # (tanh_c as scratch for i * g)
     c += tanh_c
-    xp.tanh(c, out=tanh_c)
+    tanh_(c, out=tanh_c)
     xp.multiply(o, tanh_c, out=h)                     # h = o * tanh(c)
     return h, c, LSTMCache(gates, c_prev, tanh_c, h_prev, w_hh_t)
 

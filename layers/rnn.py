@@ -19,7 +19,7 @@ from typing import NamedTuple
 from minigrad import backend
 from minigrad.function import Function
 
-from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads
+from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads, tanh_
 
 __all__ = ["RNNCache", "rnn_step_forward", "rnn_step_backward", "RNNCellFunction", "RNNCell"]
 
@@ -49,7 +49,7 @@ def rnn_step_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", out=None):
     h = xp.matmul(h_prev, w_hh_t, out=out)            # (N, H) @ (H, H) -> (N, H)
     h += x_proj_t                                     # a_t, in the output's memory
     if nonlinearity == "tanh":
-        xp.tanh(h, out=h)
+        tanh_(h)
     else:
         xp.maximum(h, 0, out=h)
     return h, RNNCache(h, h_prev, w_hh_t, nonlinearity)
