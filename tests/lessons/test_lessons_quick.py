@@ -128,13 +128,12 @@ def check_lesson_07(results):
     scores 1/8. The vanilla RNN's gradient to a symbol lag + 10 steps back vanishes (lesson 4:
     a product of lag + 10 Jacobians of norm < 1), so it stays at chance; the LSTM's cell path,
     with chrono-initialised forget gates near 1, carries the gradient that far, and within the
-    budget it learns at least part of the symbols. The lesson scores 256 x 10 = 2560 symbols,
-    where chance accuracy has a standard deviation of sqrt(1/8 * 7/8 / 2560) = 0.0065, so the
-    0.05 margin and the 0.03 band around 1/8 are each more than 4 standard deviations.
+    budget it learns at least part of the symbols (in trial runs the first and last recall
+    steps, ~0.3 in all). The lesson scores 256 x 10 = 2560 symbols, where chance accuracy has
+    a standard deviation of sqrt(1/8 * 7/8 / 2560) = 0.0065: the 0.05 margin is 7 of them.
     """
     lag, accuracy = results["longest_copy_lag"], results["copy_accuracy_at_longest_lag"]
     assert lag >= 200, lag
-    assert abs(accuracy["rnn"] - 1 / 8) < 0.03, accuracy
     assert accuracy["lstm"] > accuracy["rnn"] + 0.05, accuracy
     for task in ("copy", "adding"):            # what lesson 12 reads
         assert set(results["longest_lag_learned"][task]) == {"rnn", "lstm", "gru", "transformer"}
@@ -168,6 +167,82 @@ def check_lesson_11(results):
     assert window["change_outside_window"] == 0.0 < window["change_inside_window"]
     assert window["change_full_attention_far"] > 0.0     # (times are not asserted: no timed tests)
 
+
+def check_lesson_10(results):
+    """The LSTM's cost is linear in T; attention's memory grows clearly faster; critical paths T and 1."""
+    models = results["models"]
+    lstm, transformer = models["LSTM"], models["Transformer"]
+    # Every LSTM step does the same work (an (N, H) @ (H, 4H) product and the gate arithmetic),
+    # so T steps cost T times one: exponent 1 (measured 0.96-1.04 on a loaded 2-core machine).
+    # CPU time, not wall time: other processes inflate wall time at random, CPU time far less;
+    # the band allows for what is left of that noise, and still tells 1 from 2.
+    assert 0.7 < lstm["cpu_time_exponent"] < 1.35, lstm
+    # BPTT keeps a fixed number of (N, H) arrays per step: memory exactly linear (tracemalloc
+    # counts bytes, no noise); measured 0.99
+    assert 0.9 < lstm["memory_exponent"] < 1.1, lstm
+    # attention keeps (N, nh, T, T) arrays: at T = 1024 (N = 8, nh = 2) one is 64 MiB against
+    # ~16 MiB of per-token activations, so the quadratic term dominates the fit (measured 1.72)
+    assert transformer["memory_exponent"] > lstm["memory_exponent"] + 0.5, (transformer, lstm)
+    settings = results["settings"]
+    T = transformer["T"][-1]
+    one_weights_array = settings["N"] * settings["num_heads"] * T * T * 4    # float32 bytes
+    assert transformer["peak_bytes"][-1] >= one_weights_array, (transformer["peak_bytes"], T)
+    # critical path, counted: one step-kernel call per time step, one attention call per layer
+    for name in ("RNN", "LSTM"):
+        for length, calls in models[name]["critical_path"].items():
+            assert calls == {"forward": int(length), "backward": int(length)}, (name, length, calls)
+    for calls in transformer["critical_path"].values():
+        assert calls == {"forward": 1, "backward": 1}, calls
+
+
+LESSON_12_SOURCES = (4, 5, 7, 10, 11)
+LESSON_12_ROWS = {   # row label of lesson 12's table -> the lessons it reads
+    "Gradient reach over 99 steps, default init": (5,),
+    "Gradient reach against the weight scale": (4, 5),
+    "Gradient with large weights": (4, 5),
+    "Longest lag learned, copy memory": (7,),
+    "Longest lag learned, adding problem": (7,),
+    "Step time at the longest T": (10,),
+    "Step memory at the longest T": (10,),
+    "Sequential steps per layer (critical path)": (10,),
+    "Where the Transformer becomes costlier": (10,),
+    "Memory on extremely long sequences": (11,),
+    "What the long-sequence fix costs": (11,),
+}
+LESSON_12_CLAIMS = (
+    "A plain RNN's gradient vanishes over long distances",
+    "The LSTM avoids vanishing gradients",
+    "The LSTM avoids exploding gradients",
+    "The LSTM can process extremely long sequences",
+    "The Transformer handles long sequences better",
+)
+
+
+def lesson_12_sources_present():
+    """The lessons lesson 12 reads that exist in this checkout (others may still be written)."""
+    return tuple(n for n in LESSON_12_SOURCES if any(LESSONS_DIR.glob(f"{n:02d}_*.py")))
+
+
+def check_lesson_12(results):
+    """report.md holds every row of the table and every claim; rows of lessons that ran are filled."""
+    report = Path(results["report"]).read_text(encoding="utf-8")
+    assert results["row_labels"] == list(LESSON_12_ROWS), results["row_labels"]
+    for label in list(LESSON_12_ROWS) + list(LESSON_12_CLAIMS):
+        assert label in report, f"report.md lacks the row {label!r}"
+    present = set(lesson_12_sources_present())    # needs=... ran these first, into the same root
+    assert present <= set(results["found"]), (present, results["found"])
+    for row in results["table"]["rows"]:
+        filled = set(LESSON_12_ROWS[row["label"]]) <= present
+        assert row["available"] == filled, row
+        for cell in row["cells"].values():
+            assert cell.startswith("run lesson") != filled, row   # exactly where a lesson is missing
+    verdicts = {"held", "held in part", "did not hold"}
+    for claim in results["claims"]:
+        assert claim["verdict"] in verdicts or claim["verdict"].startswith("run lesson"), claim
+    for path in results["figures_linked"]:       # Markdown links resolve from the report's folder
+        assert (Path(results["report"]).parent / path).is_file(), path
+
+
 LESSON_CHECKS = {
     1: LessonCheck(figures=("derivatives_autograd_vs_hand",), check=check_lesson_01),
     2: LessonCheck(figures=("rel_error_vs_step",), check=check_lesson_02),
@@ -177,8 +252,11 @@ LESSON_CHECKS = {
                    check=check_lesson_05),
     6: LessonCheck(figures=("learning_curves", "speed"), check=check_lesson_06),
     7: LessonCheck(figures=("accuracy_vs_lag",), check=check_lesson_07),
+    10: LessonCheck(figures=("cost_vs_length",), check=check_lesson_10),
     11: LessonCheck(figures=("memory_vs_length", "gradient_reach", "attention_vs_T"),
                     check=check_lesson_11),
+    # needs: only the sources in this checkout, so the test runs while a lesson is being written
+    12: LessonCheck(figures=("summary",), check=check_lesson_12, needs=lesson_12_sources_present()),
     # Lessons 3..12: add your entry here, e.g.
     # 4: LessonCheck(figures=("gradient_norm_vs_distance",), check=check_lesson_04),
     # 12: LessonCheck(figures=(...), check=check_lesson_12, needs=(4, 5, 7, 10, 11)),
