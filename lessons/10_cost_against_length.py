@@ -181,9 +181,10 @@ print(markdown_table(["model", "wall-time exponent", "CPU-time exponent", "memor
 # %% [markdown]
 # ## 4. Where the curves cross
 #
-# At small T the Transformer's step is cheap: a few large matrix products instead of T small
-# ones, each of which pays Python's and NumPy's fixed cost per call. At large T its T^2 term
-# wins. The crossing is where the sign of log(Transformer) - log(recurrent) changes between two
+# At small T the Transformer's step can be the cheaper one: a few large matrix products
+# instead of T small ones, each of which pays Python's and NumPy's fixed cost per call. At
+# large T its T^2 term wins. Whether and where they cross depends on what one recurrent step
+# costs (the RNN's is much cheaper than the LSTM's four gates). The crossing is where the sign of log(Transformer) - log(recurrent) changes between two
 # measured lengths; between them we interpolate on the log-log line. (The last change of sign
 # counts: beyond it the order holds for every T measured.)
 
@@ -247,9 +248,9 @@ for m in MODELS:
         fitted = np.array(sorted(data[m])[-FIT_POINTS:], dtype=float)
         ax.loglog(fitted, scale * a * fitted ** b, "--", color=COLORS[m], linewidth=3, alpha=0.35)
 ax_mem.loglog(LENGTHS, [attention_bytes(T) / MiB for T in LENGTHS], ":", color="0.4",
-              label=f"one (N, nh, T, T) float32 array")
-for ax, data, scale, kind in ((ax_time, seconds, 1e3, "time"), (ax_mem, peaks, 1 / MiB, "memory")):
-    for recurrent, marker in (("RNN", "v"), ("LSTM", "D")):
+              label="one (N, nh, T, T) float32 array")
+for ax, kind in ((ax_time, "time"), (ax_mem, "memory")):
+    for recurrent in ("RNN", "LSTM"):
         T_cross = crossovers[f"{recurrent} {kind}"]
         if T_cross is not None:
             ax.axvline(T_cross, color=COLORS[recurrent], linestyle=":", linewidth=1)
