@@ -114,25 +114,16 @@ def row_lag(task):
     return cells
 
 
-def lesson10(model):
-    entry = results[10]["models"][model]
-    return entry, entry["T"][-1]
-
-
-def row_time():
-    out = []
-    for m in MODELS:
-        entry, T = lesson10(m)
-        out.append(f"{1e3 * entry['seconds'][-1]:.0f} ms at T={T:,}; grows as T^{entry['time_exponent']:.2f}")
-    return out
-
-
-def row_memory():
-    out = []
-    for m in MODELS:
-        entry, T = lesson10(m)
-        out.append(f"{entry['peak_bytes'][-1] / MiB:.1f} MiB at T={T:,}; grows as T^{entry['memory_exponent']:.2f}")
-    return out
+def row_cost(key, exponent, scale, unit):
+    """Cells '<cost> at T=<longest>; grows as T^b' from lesson 10's ``key`` list."""
+    def cells():
+        out = []
+        for m in MODELS:
+            entry = results[10]["models"][m]
+            out.append(f"{scale * entry[key][-1]:.1f} {unit} at T={entry['T'][-1]:,}; "
+                       f"grows as T^{entry[exponent]:.2f}")
+        return out
+    return cells
 
 
 def row_sequential():
@@ -191,8 +182,8 @@ ROWS = [  # (label, lessons it reads, cells())
     ("Gradient with large weights", (4, 5), row_large_weights),
     ("Longest lag learned, copy memory", (7,), row_lag("copy")),
     ("Longest lag learned, adding problem", (7,), row_lag("adding")),
-    ("Step time at the longest T", (10,), row_time),
-    ("Step memory at the longest T", (10,), row_memory),
+    ("Step time at the longest T", (10,), row_cost("seconds", "time_exponent", 1e3, "ms")),
+    ("Step memory at the longest T", (10,), row_cost("peak_bytes", "memory_exponent", 1 / MiB, "MiB")),
     ("Sequential steps per layer (critical path)", (10,), row_sequential),
     ("Where the Transformer becomes costlier", (10,), row_crossover),
     ("Memory on extremely long sequences", (11,), row_long_memory),
