@@ -69,9 +69,13 @@ def torch_step(arrays):
     q, k, v = (torch.tensor(a, requires_grad=True) for a in arrays[:3])
     grad = torch.tensor(arrays[3])
 
-    def step():
+    def clear():
         q.grad = k.grad = v.grad = None
+
+    def step():
+        clear()
         torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True).backward(grad)
+    step.clear = clear         # torch_peak frees old grads before profiling starts
     return step
 
 
@@ -90,6 +94,7 @@ def torch_peak(step):
     """Peak bytes torch's profiler sees during ``step()``: the running sum of each op's own
     allocations minus frees (``self_cpu_memory_usage``), in op start order."""
     from torch.profiler import profile, ProfilerActivity
+    step.clear()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     running = peak = 0
@@ -142,8 +147,10 @@ def main():
         arrays = inputs(args.tune)
         runners = {b: minigrad_step(layers.memory_efficient_attention, arrays, block_size=b)
                    for b in (128, 256, 512, 1024)}
+        if torch is not None:
+            runners["torch"] = torch_step(arrays)
         for b, t in best_of(runners, args.repeats).items():
-            print(f"block_size {b:5d}: {t:.3f} s")
+            print(f"block_size {b:>5}: {t:.3f} s")
         return
 
     lengths = [1024, 2048, 4096] if args.quick else [1024, 2048, 4096, 8192, 16384, 65536]

@@ -40,7 +40,9 @@ from minigrad import Tensor, Function, backend
 __all__ = ["memory_efficient_attention", "efficient_attention_forward",
            "efficient_attention_backward", "MemoryEfficientAttention", "sliding_window_mask"]
 
-DEFAULT_BLOCK_SIZE = 512     # tuned in benchmarks/attention.py (256..1024 are within ~10%)
+# 256: a (256, 256) float32 tile is 256 KiB and stays in L2; it beat 512 by ~10% at T = 2048..4096
+# (one BLAS thread, on a busy machine).  Re-tune with `python benchmarks/attention.py --tune T`.
+DEFAULT_BLOCK_SIZE = 256
 
 
 class EfficientAttentionCache(NamedTuple):
