@@ -16,8 +16,9 @@
 # at its weights: the model learns, unsupervised, which input characters each output digit
 # comes from.
 #
-# Run time: quick mode (2,000 dates, 150 steps) about 15 s on 2 CPU cores; full mode
-# (16,000 dates, 1,500 steps, a wider model) about 5 minutes.
+# Run time: quick mode (2,000 dates, 150 steps) took 15 s of CPU time (one BLAS thread); full
+# mode (16,000 dates, 1,500 steps of 128, a wider model) is estimated from its per-step cost
+# at 10-15 minutes on 2 CPU cores.
 
 # %%
 import datetime
@@ -419,8 +420,9 @@ opts.save_json("results", {
 # ## What we saw
 #
 # - Attention is a softmax-weighted mean of values; the weights are a (T, S) matrix we can plot.
-# - Without $1/\sqrt{d}$ the scores have variance $d$: at $d = 512$ the softmax is almost one-hot
-#   and the gradient through it is orders of magnitude smaller (the table and figure above).
+# - Without $1/\sqrt{d}$ the scores have variance $d$: at $d = 512$ the softmax is close to
+#   one-hot for most rows and the gradient through it shrinks as $d$ grows, while with the
+#   scaling both stay flat (the table and figure above give the factors).
 # - Trained only to produce ISO dates, the decoder learns to look at the right part of the
 #   source for each output character, in every language: the alignment is a by-product.
 #
