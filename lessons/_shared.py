@@ -237,8 +237,9 @@ def require_extras():
     try:
         for name in EXTRAS:
             importlib.import_module(name)
-    except ImportError:
-        print(EXTRAS_MESSAGE, file=sys.stderr)
+    except ImportError as err:
+        # name what failed: a package that is installed but fails to import is another story
+        print(f"{EXTRAS_MESSAGE} ({type(err).__name__}: {err})", file=sys.stderr)
         raise SystemExit(EXTRAS_EXIT_CODE) from None
 
 
