@@ -6,7 +6,7 @@ A lesson starts with::
     opts = setup("04")          # parses --quick --out --device --seed, makes the output folder
     plt = opts.pyplot()          # matplotlib, Agg backend outside notebooks
     ...
-    opts.savefig(fig, "gradient_norms")      # -> <root>/04_vanishing_gradients/gradient_norms.png
+    opts.savefig(fig, "gradient_norms")      # -> <root>/04_vanishing_exploding/gradient_norms.png
     opts.save_json("results", {...})          # -> .../results.json, what lesson 12 reads back
 
 Output layout: ``<root>/<NN_topic>/``, where ``<root>`` is ``--out`` (or ``MINIGRAD_LESSON_OUT``,
@@ -46,7 +46,7 @@ LESSON_FILE_GLOB = "[0-9][0-9]_*.py"
 # ----------------------------------------------------------------------------- lesson files
 
 def lesson_number(lesson_id):
-    """'04' from 4, '4', '04' or '04_vanishing_gradients'; ValueError otherwise."""
+    """'04' from 4, '4', '04' or '04_vanishing_exploding'; ValueError otherwise."""
     match = re.fullmatch(r"(\d{1,2})(_\w*)?", str(lesson_id).strip())
     if match is None:
         raise ValueError(f"lesson id: expected a number such as 4 or '04', got {lesson_id!r}")
@@ -81,7 +81,7 @@ def lesson_summary(path):
 
 
 def _lesson_stem(number, argv0, lessons_dir=LESSONS_DIR):
-    """'04_vanishing_gradients' for number '04': from the running script, else the lessons folder."""
+    """'04_vanishing_exploding' for number '04': from the running script, else the lessons folder."""
     script = Path(argv0 or "")
     if script.name.startswith(number + "_") and script.suffix == ".py":
         return script.stem           # run as a script or through the CLI (sys.argv[0] is the file)
@@ -118,7 +118,7 @@ class LessonOptions:
     """What ``setup`` hands a lesson. ``out`` is this lesson's folder, ``root`` the one above it."""
 
     lesson_id: str          # "04"
-    name: str               # "04_vanishing_gradients"
+    name: str               # "04_vanishing_exploding"
     title: str
     quick: bool
     root: Path

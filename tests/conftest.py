@@ -7,8 +7,16 @@ behind a CuPy-like wall that fails on stray numpy calls, see guard_backend.py) a
 Read tensor values in tests with ``t.numpy()`` (or ``.detach().numpy()``), never by handing
 ``t.data`` to numpy: on the guard and cuda backends that raises, on purpose.
 """
-import numpy as np
-import pytest
+import os
+
+# One BLAS thread per test process: pytest-xdist runs one process per core, and OpenBLAS
+# threads on an oversubscribed machine make small matmuls tens of times slower. Set before
+# NumPy loads; lesson subprocesses inherit it. (Speed is measured in benchmarks/, not here.)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 import guard_backend  # noqa: F401  (registers the "guard" device)
 from minigrad import backend
