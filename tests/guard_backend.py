@@ -73,8 +73,10 @@ class _Proxy:
         value = getattr(self._target, name)
         if isinstance(value, type) and issubclass(value, (np.generic, np.dtype)):
             return value                              # xp.float32, xp.dtype: the same types
-        if isinstance(value, (bool, int, float, str, np.dtype)) or value is None:
-            return value                              # xp.pi, xp.newaxis
+        if name in ("finfo", "iinfo", "result_type", "promote_types", "can_cast"):
+            return value                              # CuPy re-exports NumPy's own
+        if isinstance(value, (bool, int, float, str, np.dtype, np.generic)) or value is None:
+            return value                              # xp.pi, xp.newaxis, finfo(...).min
         allow = name in ("asarray", "array", "ascontiguousarray")   # host -> device copies
         return _Proxy(value, allow_numpy=allow)
 
