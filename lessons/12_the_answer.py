@@ -69,6 +69,10 @@ def lag_text(lag, lags):
     return f"none of {list(lags)}" if lag is None else f"{lag} (of {max(lags)})"
 
 
+def up_to(lag):
+    return "at no lag of the grid" if lag is None else f"up to lag {lag}"
+
+
 # %% [markdown]
 # ## 2. The comparison table
 #
@@ -169,11 +173,12 @@ def efficient_time_exponent():
 def row_long_price():
     l11 = results[11]
     reach, window = l11["gradient_reach"], l11["sliding_window"]
-    lost = (f"no gradient beyond {reach['farthest_tbptt']} steps back "
-            f"(full BPTT: {reach['farthest_full']} of {reach['T'] - 1})")
+    lost = (f"no gradient beyond {reach['farthest_tbptt']} steps back (full BPTT: "
+            + ("the whole sequence, " if reach["farthest_full"] == reach["T"] - 1 else "")
+            + f"{reach['farthest_full']} steps back)")
     return [lost, lost,
             f"exact, but time still grows as T^{efficient_time_exponent():.2f}; a {window['window']}-key "
-            f"window is blind beyond it (change {window['change_outside_window']:.0e})"]
+            f"sliding window is blind beyond it (output change {window['change_outside_window']:.2g})"]
 
 
 ROWS = [  # (label, lessons it reads, cells())
@@ -234,8 +239,8 @@ def claim_lstm_vanishing():
              + (", ".join(kept) if kept else "none of " + ", ".join(by_bias)))
     if 7 in results:
         longest = results[7]["longest_lag_learned"]["copy"]
-        evidence += (f"; copy memory learned up to lag {longest['lstm']} (LSTM) against "
-                     f"{longest['rnn']} (RNN)")
+        evidence += (f"; copy memory learned {up_to(longest['lstm'])} by the LSTM, "
+                     f"{up_to(longest['rnn'])} by the RNN")
     return verdict, evidence, broke
 
 
@@ -260,9 +265,10 @@ def claim_lstm_long():
     if 7 in results:
         lags = results[7]["settings"]["copy_lags"]
         best = results[7]["longest_lag_learned"]["copy"]["lstm"]
-        evidence += f"; copy memory learned up to lag {best} of {list(lags)}"
+        evidence += f"; copy memory learned {up_to(best)} (lags {list(lags)})"
         if best != max(lags):
-            broke.append(f"copy memory failed beyond lag {best or 0}")
+            broke.append("copy memory failed at lag "
+                         f"{min(lag for lag in lags if best is None or lag > best)}")
     verdict = "did not hold" if not flat else ("held in part" if broke else "held")
     return verdict, evidence, "; ".join(broke)
 
@@ -276,13 +282,13 @@ def claim_transformer_long():
     # None (learned at no lag) counts as 0; "better": at least as far on every task, further on one
     gains = [(longest[task]["transformer"] or 0) - (longest[task]["lstm"] or 0) for task in longest]
     better = all(g >= 0 for g in gains) and any(g > 0 for g in gains)
-    evidence += "; longest lag learned " + ", ".join(
-        f"{task}: {longest[task]['transformer']} against the LSTM's {longest[task]['lstm']}" for task in longest)
+    evidence += "; " + "; ".join(f"{task}: learned {up_to(longest[task]['transformer'])}, the LSTM "
+                                 f"{up_to(longest[task]['lstm'])}" for task in longest)
     broke = []
     if cost_worse:
         cross = results[10]["crossover_T"]["LSTM time"]
-        broke.append("memory grows ~T^2" + (f" and a step is slower than the LSTM's beyond T~{cross:,.0f}"
-                                           if cross else ""))
+        broke.append(f"memory grows as T^{l10['Transformer']['memory_exponent']:.2f}"
+                     + (f" and a step is slower than the LSTM's beyond T~{cross:,.0f}" if cross else ""))
     if 11 in results:
         broke.append(f"memory-efficient attention fixes the memory, not the T^{efficient_time_exponent():.1f} time")
     if not better:
