@@ -20,6 +20,7 @@ the number of ops; "forward" times the forward alone (graph recorded, then dropp
 """
 import argparse
 import gc
+import time
 
 import numpy as np
 
@@ -89,16 +90,16 @@ def check_same(torch, arrays, n_ops):
                                rtol=1e-4, atol=1e-5)
 
 
-def run(name, shape, n_ops, repeats, torch):
+def run(name, shape, n_ops, repeats, torch, clock):
     arrays = make_inputs(shape)
     runners = {}
     runners["minigrad forward"], runners["minigrad fwd+bwd"] = minigrad_runners(arrays, n_ops)
     if torch is not None:
         check_same(torch, arrays, min(n_ops, 1000))
         runners["torch forward"], runners["torch fwd+bwd"] = torch_runners(torch, arrays, n_ops)
-    best = best_of(runners, repeats)
+    best = best_of(runners, repeats, clock)
     gc.collect()
-    print(f"\n{name}: {n_ops:,} ops on {shape} float32, best of {repeats}")
+    print(f"\n{name}: {n_ops:,} ops on {shape} float32, best of {repeats} ({clock.__name__})")
     print(f"  {'':10} {'total s':>9} {'us/op':>8} {'fwd us/op':>10} {'bwd us/op':>10}")
     per_op = {}
     for lib in ("minigrad", "torch"):
@@ -118,14 +119,22 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a tenth of the ops, 2 repeats")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: process CPU time, steadier on a shared machine (torch's "
+                             "small ops run on one thread, so the two compare)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     torch = None if args.no_torch else import_torch()
     if torch is not None:
         torch.set_grad_enabled(True)
+        # one thread, as NumPy's elementwise kernels: on a busy 2-core machine torch's
+        # OpenMP pool made one tanh of (32, 256) take milliseconds (threads waiting on each other)
+        torch.set_num_threads(args.torch_threads)
     print_header("engine overhead: chains of small elementwise ops, forward + backward", torch)
     scale, repeats = (10, 2) if args.quick else (1, args.repeats)
-    run("small", (32, 256), 10_000 // scale, repeats, torch)
-    run("chain", (4,), 200_000 // scale, max(1, repeats - 2), torch)
+    run("small", (32, 256), 10_000 // scale, repeats, torch, clock)
+    run("chain", (4,), 200_000 // scale, max(1, repeats - 2), torch, clock)
 
 
 if __name__ == "__main__":

@@ -55,11 +55,11 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, grad):        # grad: shape of a*b (broadcast)
+        b, a, shape_a, shape_b = ctx.saved
         ### BEGIN SOLUTION hw1.mul_div
         ### TODO: y = a * b.  Return (grad_a, grad_b), each of its input's shape (None where
         ###       ctx.needs_input_grad says no): dy/da = b, dy/db = a, each times grad and
         ###       summed back over broadcast dims with unbroadcast(g, shape).
-        b, a, shape_a, shape_b = ctx.saved
         needs_a, needs_b = ctx.needs_input_grad
         grad_a = unbroadcast(grad * b, shape_a) if needs_a else None
         grad_b = unbroadcast(grad * a, shape_b) if needs_b else None
@@ -77,10 +77,10 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):        # grad: shape of a/b (broadcast)
+        a, b, shape_a, shape_b = ctx.saved
         ### BEGIN SOLUTION hw1.mul_div
         ### TODO: y = a / b.  Return (grad_a, grad_b), each of its input's shape (None where
         ###       not needed): dy/da = 1/b, dy/db = -a/b^2, each times grad, then unbroadcast.
-        a, b, shape_a, shape_b = ctx.saved
         needs_a, needs_b = ctx.needs_input_grad
         grad_a = unbroadcast(grad / b, shape_a) if needs_a else None
         grad_b = unbroadcast(-grad * a / (b * b), shape_b) if needs_b else None
@@ -98,11 +98,11 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):        # grad: shape of base ** exponent (broadcast)
+        base, exponent, out = ctx.saved
         ### BEGIN SOLUTION hw1.pow
         ### TODO: y = b ** e.  Return (grad_base, grad_exponent), each of its input's shape
         ###       (None where not needed): dy/db = e b^(e-1), dy/de = y log(b), taking
         ###       log(b) as 0 where b <= 0; times grad, then unbroadcast to each shape.
-        base, exponent, out = ctx.saved
         grad_base = grad_exp = None
         if ctx.needs_input_grad[0]:
             grad_base = unbroadcast(grad * exponent * base ** (exponent - 1), shape_of(base))
@@ -163,7 +163,11 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved
+        ### BEGIN SOLUTION hw1.exp_log
+        ### TODO: y = exp(x).  grad (any shape) -> grad_x, same shape: dy/dx = exp(x) = y;
+        ###       use the saved y.
         return grad * y
+        ### END SOLUTION
 
 
 class Log(Function):
@@ -175,7 +179,11 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):        # d log(x)/dx = 1/x
         (x,) = ctx.saved
+        ### BEGIN SOLUTION hw1.exp_log
+        ### TODO: y = log(x).  grad (any shape) -> grad_x, same shape: dy/dx = 1/x;
+        ###       use the saved x.
         return grad / x
+        ### END SOLUTION
 
 
 class Sqrt(Function):
@@ -201,7 +209,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved
+        ### BEGIN SOLUTION hw1.tanh_sigmoid
+        ### TODO: y = tanh(x).  grad (any shape) -> grad_x, same shape: dy/dx = 1 - tanh(x)^2;
+        ###       use the saved y.
         return grad * (1 - y * y)
+        ### END SOLUTION
 
 
 class Sigmoid(Function):
@@ -214,7 +226,11 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):        # d sigmoid(x)/dx = y (1 - y)
         (y,) = ctx.saved
+        ### BEGIN SOLUTION hw1.tanh_sigmoid
+        ### TODO: y = sigmoid(x).  grad (any shape) -> grad_x, same shape: dy/dx = y (1 - y);
+        ###       use the saved y.
         return grad * y * (1 - y)
+        ### END SOLUTION
 
 
 class ReLU(Function):
@@ -227,7 +243,11 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):        # slope 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
         (mask,) = ctx.saved
+        ### BEGIN SOLUTION hw1.relu
+        ### TODO: y = max(x, 0).  grad (any shape) -> grad_x, same shape: slope 1 where x > 0,
+        ###       0 elsewhere (0 at x = 0, as PyTorch); forward saved the boolean mask x > 0.
         return grad * mask
+        ### END SOLUTION
 
 
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1/(1 + p|x|),

@@ -114,12 +114,19 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = ctx.xp.zeros(ctx.shape, dtype=grad.dtype)
+        xp = ctx.xp
+        ### BEGIN SOLUTION hw1.getitem
+        ### TODO: y = x[ctx.index] with x of shape ctx.shape.  grad (shape of y) -> grad_x of
+        ###       shape ctx.shape: zeros, with grad sent back to the picked places.  An index
+        ###       with integer arrays may pick an element twice: those gradients must add up
+        ###       (backend.scatter_add), a plain assignment would keep only one.
+        grad_x = xp.zeros(ctx.shape, dtype=grad.dtype)
         if _has_int_array(ctx.index):
             backend.scatter_add(grad_x, ctx.index, grad)   # repeated picks add up
         else:
             grad_x[ctx.index] = grad                       # each element picked at most once
         return grad_x
+        ### END SOLUTION
 
 
 def getitem(x, index):

@@ -36,6 +36,11 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved
+        ### BEGIN SOLUTION hw1.matmul
+        ### TODO: y = a @ b with a (..., m, k), b (..., k, n), grad (..., m, n).  Return
+        ###       (grad_a, grad_b) shaped as a and b (None where not needed): grad_a = grad b^T,
+        ###       grad_b = a^T grad, summed over broadcast batch dims (unbroadcast).  A 1-d a is
+        ###       (1, k) and a 1-d b is (k, 1) with that dim dropped from y: put it back first.
         a2 = a[None, :] if a.ndim == 1 else a           # (k,) -> (1, k)
         b2 = b[:, None] if b.ndim == 1 else b           # (k,) -> (k, 1)
         g2 = grad
@@ -49,6 +54,7 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:
             grad_b = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return grad_a, grad_b
+        ### END SOLUTION
 
 
 def matmul(a, b):

@@ -55,7 +55,11 @@ class Softmax(Function):
     def backward(ctx, grad):
         # dy_i/dx_j = y_i (delta_ij - y_j)  =>  dx = y * (g - sum_i g_i y_i)
         (y,) = ctx.saved
+        ### BEGIN SOLUTION hw1.softmax
+        ### TODO: y = softmax(x) along ctx.dim, saved.  grad (shape of y) -> grad_x, same shape.
+        ###       dy_i/dx_j = y_i (delta_ij - y_j): grad_x = y (grad - sum over ctx.dim of grad y).
         return y * (grad - (grad * y).sum(axis=ctx.dim, keepdims=True))
+        ### END SOLUTION
 
 
 class LogSoftmax(Function):
@@ -72,7 +76,11 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         # dy_i/dx_j = delta_ij - softmax_j  =>  dx = g - softmax * sum(g)
         (y,) = ctx.saved
+        ### BEGIN SOLUTION hw1.softmax
+        ### TODO: y = log_softmax(x) along ctx.dim, saved.  grad -> grad_x, same shape.
+        ###       dy_i/dx_j = delta_ij - softmax_j: grad_x = grad - exp(y) (sum over ctx.dim of grad).
         return grad - ctx.xp.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
+        ### END SOLUTION
 
 
 class LogSumExp(Function):

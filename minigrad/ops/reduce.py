@@ -50,8 +50,14 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):        # every summed element moved the sum by 1
+        xp = ctx.xp
+        ### BEGIN SOLUTION hw1.sum_mean
+        ### TODO: y = x.sum(ctx.dims) with x of shape ctx.shape.  grad has y's shape; return
+        ###       grad_x of shape ctx.shape: every summed element gets grad (dy/dx = 1).  Put the
+        ###       reduced dims back first (they are gone unless ctx.keepdim): expand_reduced.
         grad = expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
-        return ctx.xp.broadcast_to(grad, ctx.shape).copy()
+        return xp.broadcast_to(grad, ctx.shape).copy()
+        ### END SOLUTION
 
 
 class Mean(Function):
@@ -63,8 +69,13 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):        # each of the n averaged elements moved the mean by 1/n
+        xp = ctx.xp
+        ### BEGIN SOLUTION hw1.sum_mean
+        ### TODO: y = x.mean(ctx.dims): as Sum's backward, divided by n, the number of averaged
+        ###       elements (_count(ctx.shape, ctx.dims)): dy/dx = 1/n.
         grad = expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim) / _count(ctx.shape, ctx.dims)
-        return ctx.xp.broadcast_to(grad, ctx.shape).copy()
+        return xp.broadcast_to(grad, ctx.shape).copy()
+        ### END SOLUTION
 
 
 # ---------------------------------------------------------------- spread: var, std

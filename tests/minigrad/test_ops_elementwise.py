@@ -216,3 +216,49 @@ def test_binary_against_torch(name, rng):
     a, a_t = torch_pair(torch, np.abs(rng.standard_normal((3, 1, 4))) + 0.5)
     b, b_t = torch_pair(torch, np.abs(rng.standard_normal((2, 4))) + 0.5)
     torch_grads_match(BINARY[name][0](a, b), functions[name](a_t, b_t), [a, b], [a_t, b_t], rng)
+
+
+# ---------------------------------------------------------------- homework 1 (one op each)
+# Each test below calls exactly one op, so it grades exactly one hw1 region.
+
+@pytest.mark.homework("hw1.mul_div")
+def test_hw1_mul_backward(rng):
+    a, b = randn(rng, (3, 4)), randn(rng, (3, 4))
+    check(lambda x, y: x * y, a, b)
+    check(lambda x: x * 2.5, a)                     # a number: only grad_a
+
+
+@pytest.mark.homework("hw1.mul_div")
+def test_hw1_div_backward(rng):
+    a, b = randn(rng, (3, 4)), randn(rng, (3, 4), positive=True)
+    check(lambda x, y: x / y, a, b)
+    check(lambda y: 2.0 / y, b)                     # only grad_b: -2 / y^2
+
+
+@pytest.mark.homework("hw1.pow")
+def test_hw1_pow_backward(rng):
+    base, exponent = randn(rng, (3, 4), positive=True), randn(rng, (3, 4))
+    check(lambda b, e: b ** e, base, exponent)
+    check(lambda b: b ** 3.0, base)                 # 3 b^2
+
+
+@pytest.mark.homework("hw1.exp_log")
+def test_hw1_exp_log_backward(rng):
+    x = randn(rng, (3, 4), positive=True)
+    check(mg.exp, x)
+    check(mg.log, x)
+
+
+@pytest.mark.homework("hw1.tanh_sigmoid")
+def test_hw1_tanh_sigmoid_backward(rng):
+    x = randn(rng, (3, 4))
+    check(mg.tanh, x)
+    check(mg.sigmoid, x)
+
+
+@pytest.mark.homework("hw1.relu")
+def test_hw1_relu_backward(rng):
+    x = leaf([[-1.5, 0.0, 2.0], [0.3, -0.2, 4.0]])
+    mg.relu(x).backward(leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=False))
+    np.testing.assert_array_equal(host(x.grad), [[0.0, 0.0, 3.0], [4.0, 0.0, 6.0]])
+    check(mg.relu, randn(rng, (3, 4)))              # random values: none exactly 0

@@ -162,3 +162,11 @@ def test_indexing_against_torch(rng):
     outputs_t = [x_t[1:, index], x_t[..., 1], x_t[x_t.detach() > 0],
                  x_t.gather(2, torch.tensor([[[0, 4]] * 3] * 4)), x_t.index_select(1, torch.tensor([2, 2]))]
     torch_grads_match(outputs, outputs_t, [x], [x_t], rng)
+
+
+@pytest.mark.homework("hw1.getitem")
+@pytest.mark.parametrize("index", [(1, slice(None)), (slice(0, 2), [0, 2, 2]), ([0, 1, 0], 3),
+                                   (Ellipsis, slice(None, None, -1))], ids=str)
+def test_hw1_getitem_backward(index, rng):
+    x = randn(rng, (2, 4))
+    check(lambda t: t[index], x)                     # [0, 2, 2], [0, 1, 0]: picks add up

@@ -59,3 +59,11 @@ def test_matmul_against_torch(shapes, rng):
     a, a_t = torch_pair(torch, rng.standard_normal(shapes[0]))
     b, b_t = torch_pair(torch, rng.standard_normal(shapes[1]))
     torch_grads_match(a @ b, a_t @ b_t, [a, b], [a_t, b_t], rng)
+
+
+@pytest.mark.homework("hw1.matmul")
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((4,), (4, 5)),
+                                    ((3, 4), (4,)), ((2, 1, 3, 4), (5, 4, 2))], ids=str)
+def test_hw1_matmul_backward(shapes, rng):
+    a, b = randn(rng, shapes[0]), randn(rng, shapes[1])
+    check(lambda x, y: x @ y, a, b)

@@ -208,3 +208,12 @@ def test_amax_ties_against_torch(rng):
     values = np.array([[1.0, 4.0, 4.0, 0.0], [2.0, 2.0, 2.0, 2.0]])
     x, x_t = torch_pair(torch, values)
     torch_grads_match(x.amax(1), x_t.amax(1), [x], [x_t], rng)
+
+
+@pytest.mark.homework("hw1.sum_mean")
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_hw1_sum_mean_backward(dim, keepdim, rng):
+    from minigrad.ops.reduce import Sum, Mean
+    x = randn(rng, (2, 3, 4))
+    check(lambda t: Sum.apply(t, dim=dim, keepdim=keepdim), x)
+    check(lambda t: Mean.apply(t, dim=dim, keepdim=keepdim), x)
