@@ -46,7 +46,8 @@ def _check_inside_function(source: str, regions, path: str):
     scopes = [node for node in ast.walk(tree)
               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
     for region in regions:
-        first = next(region.begin_line + 1 + i for i, line in enumerate(region.solution)
+        first = next(region.begin_line + 1 + len(region.todo) + i  # past BEGIN and the hint
+                     for i, line in enumerate(region.solution)
                      if line.strip() and not line.strip().startswith("#"))
         enclosing = [s for s in scopes if s.body[0].lineno <= first <= s.end_lineno]
         innermost = max(enclosing, key=lambda s: s.body[0].lineno, default=None)

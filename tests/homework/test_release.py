@@ -138,6 +138,21 @@ def test_region_outside_a_function_is_refused(tmp_path):
         release(root, tmp_path / "out")
 
 
+def test_region_opening_a_function_body_with_its_hint_is_accepted(tmp_path):
+    # the hint lines sit between BEGIN and the code: the first code line is found past them
+    root = copy_fixture(tmp_path / "project")
+    (root / "toygrad" / "cube.py").write_text(
+        "def cube_backward(x, grad):\n"
+        "    ### BEGIN SOLUTION hw1.cube\n"
+        "    ### TODO: d(x^3)/dx = 3 x^2\n"
+        "    ###       times the upstream gradient\n"
+        "    return 3 * x * x * grad\n"
+        "    ### END SOLUTION\n")
+    release(root, tmp_path / "out")
+    stubbed = (tmp_path / "out" / "toygrad" / "cube.py").read_text()
+    assert "NotImplementedError" in stubbed and "3 * x * x" not in stubbed
+
+
 def test_release_that_does_not_import_is_refused(tmp_path):
     root = copy_fixture(tmp_path / "project")
     init = root / "toygrad" / "__init__.py"
