@@ -128,7 +128,7 @@ def backward(root, grad=None, retain_graph=False):
                                f"an output of shape {root.shape}; expected the same shape")
 
     if root._node is None:            # a leaf: d(root)/d(root) = 1
-        root._accumulate(grad)
+        root._accumulate(grad.copy())   # never keep the caller's array as .grad
         return
 
     # 1. Count, for every node, how many edges lead into it from later nodes.
@@ -208,7 +208,15 @@ def backward(root, grad=None, retain_graph=False):
                     pending[child] = [None] * len(child.output_meta)
                 ready.append(child)
 
+    # A backward may hand one array to several inputs (y = a + b gives dL/da and dL/db as
+    # the same array), or pass the caller's upstream gradient straight through. A leaf gets
+    # its own copy only then, so an in-place change of a.grad (say, clipping) never changes
+    # b.grad or the caller's array, and no gradient is copied for nothing.
+    handed_out = {id(grad)}
     for leaf, g in leaf_grads.items():       # in the order the leaves were first reached
+        if id(g) in handed_out:
+            g = g.copy()
+        handed_out.add(id(g))
         leaf._accumulate(g)
 
 
@@ -250,6 +258,6 @@ def retain_hook(tensor):
     def store(grad):
         t = ref()
         if t is not None:
-            t._accumulate(grad.data, hooks=False)
+            t._accumulate(grad.data.copy(), hooks=False)   # the array flows on: own copy
     store.retains_grad = True
     return store

@@ -172,14 +172,11 @@ class Tensor:
         if hooks and self._hooks:
             for hook in self._hooks:
                 grad = autograd._run_hook(hook, grad)
-        xp = backend.array_module(self.data)
-        if self.grad is None:
-            # a copy: backward may hand the same array to several leaves (y = a + b gives
-            # dL/da and dL/db as one array), and an in-place change of a.grad (gradient
-            # clipping) must not change b.grad
-            grad = xp.array(grad, dtype=self.data.dtype)
-        else:
-            grad = xp.asarray(self.grad.data + grad, dtype=self.data.dtype)
+        # (backward gives each leaf an array of its own: see the end of autograd.backward)
+        if self.grad is not None:
+            grad = self.grad.data + grad
+        if grad.dtype != self.data.dtype:
+            grad = grad.astype(self.data.dtype)
         self.grad = Tensor._from_op(grad, None, 0)
 
     # ------------------------------------------------------------------ printing
