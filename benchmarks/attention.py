@@ -21,31 +21,17 @@ records per op, over one forward + backward (inputs not counted either).  Target
 T = 16,384: efficient no slower than torch, and its peak under 32 MiB.
 """
 import argparse
-import os
-import sys
-import time
 import tracemalloc
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _common import best_of, import_torch, print_header
 
-import minigrad  # noqa: E402
+import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
 from layers.efficient_attention import DEFAULT_BLOCK_SIZE  # noqa: E402
 
 HD = 64
-
-
-def blas_info():
-    """Each BLAS/OpenMP pool in this process: library, kernel (architecture), threads."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return ["threadpoolctl not installed"]
-    return [f"{i['internal_api']} {i.get('version')} kernel={i.get('architecture') or '-'} "
-            f"threads={i['num_threads']} [{os.path.basename(i['filepath'])}]"
-            for i in threadpool_info()] or ["none found"]
 
 
 def inputs(T, seed=0):
@@ -104,19 +90,6 @@ def torch_peak(step):
     return peak
 
 
-def best_of(runners, repeats):
-    """Interleaved runs after one warm-up each; the best wall time of each, in seconds."""
-    best = {name: float("inf") for name in runners}
-    for run in runners.values():
-        run()
-    for _ in range(repeats):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
-
-
 def mib(n):
     return "-" if n is None else f"{n / 2**20:.1f}"
 
@@ -133,15 +106,11 @@ def main():
     parser.add_argument("--plain-limit-gib", type=float, default=2.0)
     parser.add_argument("--tune", type=int, metavar="T", help="time block sizes at this T")
     args = parser.parse_args()
-    try:
-        import torch
-        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        torch = None
-        torch_note = "torch not installed: no torch column"
-    print("BLAS:", "; ".join(blas_info()))
-    print(f"{torch_note}; causal, N=1, nh=1, hd={HD}, float32, forward + backward, "
-          f"best of {args.repeats}")
+    torch = import_torch()
+    print_header(f"attention: causal, N=1, nh=1, hd={HD}, float32, forward + backward, "
+                 f"best of {args.repeats}", torch)
+    if torch is None:
+        print("torch not installed: no torch column")
 
     if args.tune:
         arrays = inputs(args.tune)

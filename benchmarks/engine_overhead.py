@@ -20,11 +20,10 @@ the number of ops; "forward" times the forward alone (graph recorded, then dropp
 """
 import argparse
 import gc
-import time
 
 import numpy as np
 
-from _common import best_of, import_torch, print_header
+from _common import CLOCKS, best_of, import_torch, limit_threads, print_header
 
 import minigrad  # noqa: E402  (_common put the project on sys.path)
 
@@ -120,17 +119,17 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a tenth of the ops, 2 repeats")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="cpu: process CPU time, steadier on a shared machine (torch's "
                              "small ops run on one thread, so the two compare)")
     args = parser.parse_args()
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    clock = CLOCKS[args.clock]
     torch = None if args.no_torch else import_torch()
     if torch is not None:
         torch.set_grad_enabled(True)
         # one thread, as NumPy's elementwise kernels: on a busy 2-core machine torch's
         # OpenMP pool made one tanh of (32, 256) take milliseconds (threads waiting on each other)
-        torch.set_num_threads(args.torch_threads)
+        limit_threads(None, torch, torch_threads=args.torch_threads)
     print_header("engine overhead: chains of small elementwise ops, forward + backward", torch)
     scale, repeats = (10, 2) if args.quick else (1, args.repeats)
     run("small", (32, 256), 10_000 // scale, repeats, torch, clock)

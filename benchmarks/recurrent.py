@@ -6,49 +6,22 @@
 One layer, float32, the same weights in both frameworks, upstream gradient on the output.
 Runs are interleaved (minigrad, torch, minigrad, ...) so both see the same machine state;
 the best of ``--repeats`` (wall time, and process CPU time over all threads) is reported
-with the ratio minigrad / torch and the BLAS each one uses.  Targets (OpenBLAS on its native kernel): LSTM within 1.1x of PyTorch, GRU at most
-0.8x.  ``--impl autograd`` times the op-composed path instead (slow: it exists for checks).
+with the ratio minigrad / torch and the BLAS each one uses.  Targets (OpenBLAS on its native
+kernel): LSTM within 1.1x of PyTorch, GRU at most 0.8x.  ``--threads 1`` caps both NumPy's
+BLAS and torch at one thread (the fair comparison on a busy machine).  ``--impl autograd``
+times the op-composed path instead (slow: it exists for checks).
 """
 import argparse
-import os
-import sys
-import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _common import best_times, import_torch, limit_threads, print_header
 
-import minigrad  # noqa: E402
+import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
 
 
-def blas_info():
-    """Each BLAS/OpenMP pool in this process: library, kernel (architecture), threads."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return ["threadpoolctl not installed"]
-    return [f"{i['internal_api']} {i.get('version')} kernel={i.get('architecture') or i.get('corename', '-')} "
-            f"threads={i['num_threads']} [{os.path.basename(i['filepath'])}]"
-            for i in threadpool_info()] or ["none found"]
-
-
-def best_of(runners, repeats):
-    """Interleaved runs; the best wall time and the best process CPU time (all threads) of
-    each runner, in seconds.  On a busy machine the CPU time is the steadier figure."""
-    best = {name: [float("inf"), float("inf")] for name in runners}
-    for name, run in runners.items():        # one warm-up each (allocations, BLAS threads)
-        run()
-    for _ in range(repeats):
-        for name, run in runners.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            best[name] = [min(best[name][0], wall), min(best[name][1], cpu)]
-    return best
-
-
-def runners_for(kind, args, rng):
+def runners_for(kind, args, rng, torch):
     T, N, D, H = args.seq, args.batch, args.input, args.hidden
     module = getattr(layers, kind)(D, H, impl=args.impl)
     x_host = rng.standard_normal((T, N, D)).astype(np.float32)
@@ -62,9 +35,7 @@ def runners_for(kind, args, rng):
         output.backward(grad)
 
     runners = {"minigrad": step_minigrad}
-    try:
-        import torch
-    except ImportError:
+    if torch is None:
         return runners
     torch_module = getattr(torch.nn, kind)(D, H)
     with torch.no_grad():
@@ -94,33 +65,22 @@ def main():
     parser.add_argument("--threads", type=int, default=None,
                         help="limit BLAS and torch to this many threads (default: as found)")
     args = parser.parse_args()
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-        try:
-            import torch
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            pass
-    print(f"T={args.seq} N={args.batch} D={args.input} H={args.hidden} float32, "
-          f"forward + backward, best of {args.repeats}, impl={args.impl}")
-    for line in blas_info():
-        print("  BLAS:", line)
-    try:
-        import torch
-        print(f"  torch {torch.__version__}: {torch.get_num_threads()} threads")
-    except ImportError:
+    torch = import_torch()
+    limit_threads(args.threads, torch)
+    print_header(f"T={args.seq} N={args.batch} D={args.input} H={args.hidden} float32, "
+                 f"forward + backward, best of {args.repeats}, impl={args.impl}", torch)
+    if torch is None:
         print("  torch not installed: minigrad timings only")
     rng = np.random.default_rng(0)
     targets = {"LSTM": 1.1, "GRU": 0.8}
     for kind in args.kinds.split(","):
-        best = best_of(runners_for(kind, args, rng), args.repeats)
-        for column, label in ((0, "wall"), (1, "cpu ")):
-            line = f"{kind:5s} {label} minigrad {best['minigrad'][column] * 1e3:8.1f} ms"
+        best = best_times(runners_for(kind, args, rng, torch), args.repeats)
+        for clock in ("wall", "cpu"):
+            line = f"{kind:5s} {clock:4s} minigrad {best['minigrad'][clock] * 1e3:8.1f} ms"
             if "torch" in best:
-                ratio = best["minigrad"][column] / best["torch"][column]
+                ratio = best["minigrad"][clock] / best["torch"][clock]
                 target = targets.get(kind)
-                line += (f"   torch {best['torch'][column] * 1e3:8.1f} ms   ratio {ratio:.2f}x"
+                line += (f"   torch {best['torch'][clock] * 1e3:8.1f} ms   ratio {ratio:.2f}x"
                          + (f" (target <= {target}x)" if target else ""))
             print(line)
 

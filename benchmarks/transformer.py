@@ -6,30 +6,19 @@
 One TransformerEncoderLayer (batch 8, T 256, d_model 256, 4 heads, dim_feedforward 1024,
 float32, dropout 0, train mode, post-norm), the same weights in both frameworks.  Runs are
 interleaved (minigrad, torch, minigrad, ...) so both see the same machine state; the best of
-``--repeats`` is reported, with the ratio minigrad / torch and the BLAS each one uses.
+``--repeats`` (wall time, and process CPU time over all threads) is reported, with the ratio
+minigrad / torch and the BLAS each one uses.  Target: at most 0.9x of PyTorch.
+``--threads 1`` caps both NumPy's BLAS and torch at one thread (the fair comparison on a busy
+machine; at 2 threads the CPU time also counts threads spinning while they wait).
 """
 import argparse
-import os
-import sys
-import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _common import best_times, import_torch, limit_threads, print_header
 
-import minigrad  # noqa: E402
+import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
-
-
-def blas_info():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "threadpoolctl not installed"
-    rows = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '-')}), "
-            f"{i['num_threads']} threads [{os.path.basename(i['filepath'])}]"
-            for i in threadpool_info()]
-    return "; ".join(rows) or "none found"
 
 
 def main():
@@ -44,9 +33,8 @@ def main():
     parser.add_argument("--threads", type=int, default=None,
                         help="limit BLAS (threadpoolctl) and torch to this many threads")
     args = parser.parse_args()
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
+    torch = import_torch()
+    limit_threads(args.threads, torch)
     N, T, E = args.batch, args.seq, args.d_model
 
     layer = layers.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
@@ -62,13 +50,7 @@ def main():
         layer(x).backward(grad)
 
     runners = {"minigrad": step_minigrad}
-    try:
-        import torch
-    except ImportError:
-        torch = None
     if torch is not None:
-        if args.threads is not None:
-            torch.set_num_threads(args.threads)
         torch_layer = torch.nn.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
                                                        batch_first=True,
                                                        norm_first=args.norm_first)
@@ -83,28 +65,17 @@ def main():
             torch_layer(tx).backward(tgrad)
         runners["torch"] = step_torch
 
-    for run in runners.values():                 # warm up: allocations, BLAS threads
-        run()
-    best = {name: float("inf") for name in runners}
-    for _ in range(args.repeats):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-
-    print(f"TransformerEncoderLayer forward+backward: N={N} T={T} E={E} nh={args.heads} "
-          f"F={args.ff} float32 dropout=0 norm_first={args.norm_first}, best of {args.repeats}")
-    print(f"numpy {np.__version__}; BLAS: {blas_info()}")
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                       "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-           if k in os.environ}
-    print(f"environment: {env or 'no BLAS variables set'}")
-    print(f"  minigrad: {best['minigrad'] * 1e3:8.1f} ms")
-    if torch is not None:
-        print(f"  torch {torch.__version__} ({torch.get_num_threads()} threads): "
-              f"{best['torch'] * 1e3:8.1f} ms")
-        print(f"  ratio minigrad / torch: {best['minigrad'] / best['torch']:.2f}x "
-              "(target <= 0.9x)")
+    best = best_times(runners, args.repeats)
+    print_header(f"TransformerEncoderLayer forward+backward: N={N} T={T} E={E} "
+                 f"nh={args.heads} F={args.ff} float32 dropout=0 "
+                 f"norm_first={args.norm_first}, best of {args.repeats}", torch)
+    for clock in ("wall", "cpu"):
+        line = f"  {clock:4s} minigrad {best['minigrad'][clock] * 1e3:8.1f} ms"
+        if torch is not None:
+            ratio = best["minigrad"][clock] / best["torch"][clock]
+            line += (f"   torch {best['torch'][clock] * 1e3:8.1f} ms   "
+                     f"ratio minigrad / torch: {ratio:.2f}x (target <= 0.9x)")
+        print(line)
 
 
 if __name__ == "__main__":
