@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--path", default=".", help="the submission folder (default: cwd)")
     gr.add_argument("--submissions", help="a folder with one subfolder per student")
     gr.add_argument("--assignment", help="only this assignment (2 or hw2); default all")
+    gr.add_argument("--problem", action="append", metavar="ID",
+                    help="only this problem (e.g. hw2.lstm_step); repeatable")
     gr.add_argument("--json", help="write Gradescope results JSON here (single submission)")
     gr.add_argument("--csv", default="gradebook.csv", help="gradebook for --submissions")
     gr.add_argument("--timeout", type=float, help="seconds per problem (default: manifest, 60)")
@@ -80,7 +82,7 @@ def _release(args) -> int:
 def _grade(args) -> int:
     options = dict(assignment=args.assignment, tests_root=args.tests or default_tests_root(),
                    timeout=args.timeout, memory_limit=args.memory, source_root=args.root,
-                   jobs=args.jobs)
+                   jobs=args.jobs, only=args.problem)
     if args.submissions:
         reports = grade_submissions(args.submissions, csv_file=args.csv, **options)
         for report in reports:

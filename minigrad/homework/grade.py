@@ -115,8 +115,9 @@ def _submission_root(path: Path, packages) -> Path:
 
 
 def grade_many(submissions, assignment=None, tests_root=None, source_root=None, timeout=None,
-               memory_limit=DEFAULT_MEMORY_LIMIT, manifest=MINIGRAD, jobs=4) -> list:
-    """Reports for [(student, path), ...]; all (student, problem) runs share a pool of `jobs`."""
+               memory_limit=DEFAULT_MEMORY_LIMIT, manifest=MINIGRAD, jobs=4, only=None) -> list:
+    """Reports for [(student, path), ...]; all (student, problem) runs share a pool of `jobs`.
+    `only`: task ids to grade (e.g. one problem regraded), default every problem found."""
     tests_root = Path(tests_root or default_tests_root()).resolve()
     if not tests_root.is_dir():
         raise GradingError(f"no tests folder at {tests_root} (give one with --tests DIR)")
@@ -126,6 +127,12 @@ def grade_many(submissions, assignment=None, tests_root=None, source_root=None, 
         which = f" of assignment {assignment}" if assignment else ""
         raise GradingError(f"no homework regions{which} in {source_root}: grade from the teacher's "
                            "copy with the solutions, not from a release")
+    if only:
+        unknown = sorted(set(only) - {p.task_id for p in problems})
+        if unknown:
+            raise GradingError(f"no problem {', '.join(unknown)} in {source_root} (known: "
+                               f"{', '.join(p.task_id for p in problems)})")
+        problems = [p for p in problems if p.task_id in set(only)]
     packages = {r.path.split("/")[0].removesuffix(".py") for p in problems for r in p.regions}
     files = _GraderFiles(tests_root)
     try:
@@ -163,10 +170,11 @@ def grade_many(submissions, assignment=None, tests_root=None, source_root=None, 
 
 
 def grade(path=".", assignment=None, json_file=None, tests_root=None, timeout=None,
-          memory_limit=DEFAULT_MEMORY_LIMIT, source_root=None, manifest=MINIGRAD, jobs=4) -> Report:
+          memory_limit=DEFAULT_MEMORY_LIMIT, source_root=None, manifest=MINIGRAD, jobs=4,
+          only=None) -> Report:
     """Grade the submission at `path`; write Gradescope JSON to json_file when given."""
     (report,) = grade_many([(Path(path).resolve().name, path)], assignment, tests_root, source_root,
-                           timeout, memory_limit, manifest, jobs)
+                           timeout, memory_limit, manifest, jobs, only)
     if json_file:
         Path(json_file).write_text(json.dumps(report.gradescope(), indent=2) + "\n")
     return report
@@ -174,7 +182,7 @@ def grade(path=".", assignment=None, json_file=None, tests_root=None, timeout=No
 
 def grade_submissions(submissions_dir, assignment=None, csv_file="gradebook.csv", tests_root=None,
                       timeout=None, memory_limit=DEFAULT_MEMORY_LIMIT, source_root=None,
-                      manifest=MINIGRAD, jobs=4) -> list:
+                      manifest=MINIGRAD, jobs=4, only=None) -> list:
     """Grade every subfolder of submissions_dir (one per student) and write a CSV gradebook."""
     folder = Path(submissions_dir)
     if not folder.is_dir():
@@ -182,7 +190,7 @@ def grade_submissions(submissions_dir, assignment=None, csv_file="gradebook.csv"
     students = sorted((d.name, d) for d in folder.iterdir()
                       if d.is_dir() and not d.name.startswith((".", "__")))
     reports = grade_many(students, assignment, tests_root, source_root, timeout, memory_limit,
-                         manifest, jobs)
+                         manifest, jobs, only)
     write_gradebook(reports, csv_file)
     return reports
 

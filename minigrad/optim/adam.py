@@ -52,6 +52,13 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = xp.zeros_like(p.data)
                 state["step"] += 1
                 t = state["step"]
+                ### BEGIN SOLUTION hw1.adam
+                ### TODO: one Adam update of p.data (any shape) in place, from grad (same shape,
+                ###       weight decay already in it) at step t = 1, 2, ...: update the moments
+                ###       state["exp_avg"] (m) and state["exp_avg_sq"] (v) in place,
+                ###       m = beta1 m + (1 - beta1) grad and v = beta2 v + (1 - beta2) grad^2;
+                ###       with amsgrad keep state["max_exp_avg_sq"] = max(itself, v) and use it as v;
+                ###       then p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m *= beta1
                 m += (1 - beta1) * grad
@@ -64,6 +71,7 @@ class Adam(Optimizer):
                 step_size = lr / (1 - beta1 ** t)
                 denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
                 p.data -= step_size * (m / denom)
+                ### END SOLUTION
 
 
 class AdamW(Adam):

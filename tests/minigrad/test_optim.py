@@ -81,12 +81,55 @@ def test_sgd_plain_step_by_hand(device):
     np.testing.assert_allclose(p.detach().numpy(), [0.95, -2.05], rtol=1e-6)
 
 
+@pytest.mark.homework("hw1.adam")
 def test_adam_first_step_is_lr_times_sign(device):
     # after one step, bias-corrected m / sqrt(v) = g / |g|: each weight moves by lr
     p = Parameter(minigrad.tensor([1.0, -2.0, 3.0], device=device))
     p.grad = minigrad.tensor([0.3, -4.0, 1e-3], device=device)
     optim.Adam([p], lr=0.01, eps=1e-12).step()
     np.testing.assert_allclose(p.detach().numpy(), [0.99, -1.99, 2.99], rtol=1e-5)
+
+
+def adam_by_hand(host, steps, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, decoupled=False):
+    """Kingma & Ba's Algorithm 1 in NumPy, written out step by step (PyTorch's variant:
+    eps added after the bias-corrected sqrt(v); AdamW decays p before the update)."""
+    beta1, beta2 = betas
+    out = []
+    for i, p in enumerate(host):
+        p = p.copy()
+        m, v, v_max = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+        for k in range(steps):
+            g = grad_of(p, k, rng_seed=10 * i)
+            if decoupled:
+                p = p * (1 - lr * weight_decay)
+            else:
+                g = g + weight_decay * p
+            t = k + 1
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g ** 2
+            v_max = np.maximum(v_max, v)
+            m_hat = m / (1 - beta1 ** t)
+            v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+            p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(p)
+    return out
+
+
+@pytest.mark.homework("hw1.adam")
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+])
+def test_adam_matches_update_formula(device, name, kwargs):
+    # torch-free: the same STEPS steps as the torch comparison, against adam_by_hand
+    host, params = make_params(device)
+    ours = run_minigrad(getattr(optim, name)(params, **kwargs), params, STEPS)
+    theirs = adam_by_hand(host, STEPS, decoupled=name == "AdamW", **kwargs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_param_groups_and_skipped_params(device):
