@@ -29,12 +29,13 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad.nn import Module
-from layers import GRU, Embedding, Linear, attention
+from layers import attention
 from lessons._charlm import single_thread_blas
+from lessons._date_task import (accuracy, attention_image, load_dates, majority_baseline,
+                                plot_loss_curve, source_labels)
+from lessons._gru_attention_model import DateTranslator
 from lessons._shared import markdown_table, progress, setup
-from lessons.tasks.dates import (decode_targets, encode_sources, make_date_dataset, render,
-                                 split_dataset)
+from lessons.tasks.dates import decode_targets, encode_sources, render
 
 opts = setup("08")
 plt = opts.pyplot()
@@ -148,14 +149,16 @@ print(f"At d = 512: var(q.k) = {saturation['score_variance'][i512]:.0f} (theory:
 # in Hungarian. An encoder-decoder without attention squeezes the whole source into one
 # vector; with attention, every output step looks back at all the encoder states.
 #
-# The model (Luong et al. 2015, "global" attention, built here from minigrad layers):
+# The model (Luong et al. 2015, "global" attention, built from minigrad layers in
+# `lessons/_gru_attention_model.py`; read it alongside):
 #
 # - **encoder**: character embedding, then a bidirectional GRU: states $h_s$ (N, S, 2H);
 # - **decoder**: a GRU over the target prefix (teacher forcing: it reads the true previous
 #   character), starting from $\tanh(W_b [h^\rightarrow_S; h^\leftarrow_1])$; its state $d_t$
 #   asks a query $q_t = W_q d_t$; keys $k_s = W_k h_s$; values the $h_s$ themselves;
 # - context $c_t = \mathrm{attention}(q_t, K, V)$ (scaled dot product, padding masked out),
-#   then $\tilde d_t = \tanh(W_c [d_t; c_t])$ and logits $W_o \tilde d_t$.
+#   then $\tilde d_t = \tanh(W_c [d_t; c_t])$ and logits $W_o \tilde d_t$. The one line that
+#   does it: `context, weights = attention(self.query(d), keys, states, attn_mask=allowed)`.
 #
 # Teacher forcing lets the decoder GRU run over all T steps at once in training. Decoding
 # runs greedily, one character at a time: feed back the most likely character.
@@ -163,82 +166,13 @@ print(f"At d = 512: var(q.k) = {saturation['score_variance'][i512]:.0f} (theory:
 # %%
 n_examples = 2000 if opts.quick else 16000
 max_len = 30                     # S with <eos>: drops the few longest strings
-data = make_date_dataset(n_examples, opts.rng, max_len=max_len)
-train, test = split_dataset(data, test_fraction=0.1)
+data, train, test = load_dates(n_examples, opts.rng, max_len=max_len)
 V_src, V_tgt = len(data.source_vocab), len(data.target_vocab)
 PAD = data.source_vocab.pad
 print(f"{len(train.sources)} training and {len(test.sources)} held-out dates; S = {max_len}, "
       f"T = {data.tgt.shape[1]}, {V_src} source and {V_tgt} target symbols. Examples:")
 for s, t in list(zip(train.sources, train.targets))[:5]:
     print(f"  {s!r:32} -> {t}")
-
-
-# %%
-class Encoder(Module):
-    """src (N, S) ints -> states (N, S, 2H), initial decoder input (N, 2H)."""
-
-    def __init__(self, V, E, H):
-        super().__init__()
-        self.embed = Embedding(V, E, padding_idx=PAD)
-        self.rnn = GRU(E, H, batch_first=True, bidirectional=True)
-
-    def forward(self, src):
-        states, h_n = self.rnn(self.embed(src))            # (N, S, 2H), (2, N, H)
-        return states, minigrad.cat([h_n[0], h_n[1]], dim=-1)   # last fwd, first bwd: (N, 2H)
-
-
-class AttentionDecoder(Module):
-    """One GRU over the target prefix plus dot-product attention over the encoder states."""
-
-    def __init__(self, V, E, H_enc2, H, A):
-        super().__init__()
-        self.embed = Embedding(V, E)
-        self.bridge = Linear(H_enc2, H)
-        self.rnn = GRU(E, H, batch_first=True)
-        self.query, self.key = Linear(H, A, bias=False), Linear(H_enc2, A, bias=False)
-        self.combine = Linear(H + H_enc2, H)
-        self.out = Linear(H, V)
-
-    def start(self, summary):
-        """(N, 2H_enc) -> the decoder's first state (1, N, H)."""
-        return self.bridge(summary).tanh().unsqueeze(0)
-
-    def forward(self, tgt_in, state, states, keys, allowed):
-        """tgt_in (N, T) ints, state (1, N, H), states (N, S, 2H_enc), keys (N, S, A),
-        allowed (N, 1, S) bool -> logits (N, T, V), weights (N, T, S), new state."""
-        d, state = self.rnn(self.embed(tgt_in), state)     # (N, T, H)
-        context, weights = attention(self.query(d), keys, states, attn_mask=allowed)  # (N, T, 2H_enc)
-        mixed = self.combine(minigrad.cat([d, context], dim=-1)).tanh()             # (N, T, H)
-        return self.out(mixed), weights, state
-
-
-class DateTranslator(Module):
-    def __init__(self, E, H, A):
-        super().__init__()
-        self.encoder = Encoder(V_src, E, H)
-        self.decoder = AttentionDecoder(V_tgt, E, 2 * H, 2 * H, A)
-
-    def encode(self, src):
-        states, summary = self.encoder(src)
-        allowed = minigrad.tensor(src.numpy() != PAD).unsqueeze(1)     # (N, 1, S): keys that take part
-        return states, self.decoder.key(states), allowed, self.decoder.start(summary)
-
-    def forward(self, src, tgt_in):
-        states, keys, allowed, state = self.encode(src)
-        return self.decoder(tgt_in, state, states, keys, allowed)[:2]
-
-    def greedy(self, src, steps):
-        """Greedy decoding: (N, 1 + steps) ids starting with <bos>, weights (N, steps, S)."""
-        states, keys, allowed, state = self.encode(src)
-        ids = np.full((src.shape[0], 1), data.target_vocab.bos, dtype=np.int64)
-        all_weights = []
-        for _ in range(steps):
-            logits, weights, state = self.decoder(minigrad.tensor(ids[:, -1:]), state, states,
-                                                  keys, allowed)
-            ids = np.concatenate([ids, logits.numpy()[:, -1].argmax(-1)[:, None]], axis=1)
-            all_weights.append(weights.numpy()[:, 0])
-        return ids, np.stack(all_weights, axis=1)
-
 
 # %% [markdown]
 # Training: Adam, gradient clipping at norm 1, cross-entropy on the 11 characters after
@@ -248,7 +182,8 @@ class DateTranslator(Module):
 E_emb, H, A = (24, 64, 64) if opts.quick else (32, 128, 128)
 steps = 150 if opts.quick else 1500
 batch = 64 if opts.quick else 128
-model = DateTranslator(E_emb, H, A)
+T_out = data.tgt.shape[1] - 1                    # 11 = 10 characters + <eos>
+model = DateTranslator(V_src, V_tgt, E_emb, H, A, pad=PAD, bos=data.target_vocab.bos)
 optimizer = minigrad.optim.Adam(model.parameters(), lr=3e-3)
 n_params = sum(p.numel() for p in model.parameters())
 print(f"model: {n_params} parameters; {steps} steps of {batch} dates")
@@ -273,17 +208,8 @@ train_seconds = time.perf_counter() - train_started
 # %%
 def evaluate(split, limit=None):
     """Greedy predictions on ``split``: exact-match and per-character accuracy."""
-    rows_ = slice(0, limit)
-    model.eval()
-    with minigrad.no_grad():
-        ids, _ = model.greedy(minigrad.tensor(split.src[rows_]), data.tgt.shape[1] - 1)
-    model.train()
-    predicted = decode_targets(ids)
-    targets = split.targets[rows_]
-    exact = float(np.mean([p == t for p, t in zip(predicted, targets)]))
-    chars = float(np.mean([sum(a == b for a, b in zip(p.ljust(10), t)) / 10
-                           for p, t in zip(predicted, targets)]))
-    return exact, chars, predicted
+    predicted = decode_targets(model.translate(split.src[:limit], T_out)[0])
+    return *accuracy(predicted, split.targets[:limit]), predicted
 
 
 test_exact, test_chars, test_predicted = evaluate(test)
@@ -291,14 +217,7 @@ train_exact, train_chars, _ = evaluate(train, limit=len(test.sources))
 
 # A baseline that ignores the source: at each of the 10 positions, the most common
 # training character ('-' at positions 4 and 7, '1' or '2' for the millennium, ...).
-columns = np.array([list(t) for t in train.targets]).T                  # (10, N_train)
-majority = []
-for column in columns:
-    chars, counts = np.unique(column, return_counts=True)
-    majority.append(str(chars[np.argmax(counts)]))
-majority = "".join(majority)
-baseline_exact = float(np.mean([t == majority for t in test.targets]))
-baseline_chars = float(np.mean([np.mean([a == b for a, b in zip(majority, t)]) for t in test.targets]))
+majority, baseline_exact, baseline_chars = majority_baseline(train.targets, test.targets)
 
 print(f"\ntraining loss: {losses[0]:.3f} at step 1 -> {np.mean(losses[-20:]):.3f} (mean of the last 20 "
       f"steps), {train_seconds:.1f} s")
@@ -314,16 +233,9 @@ for s, p, t in (right[:3] + wrong[:4]):
     print(f"  {s!r:34} -> {p:12} {'ok' if p == t else 'expected ' + t}")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.8))
-ax.plot(np.arange(1, steps + 1), losses, color="0.75", linewidth=0.8, label="per batch")
-window = max(1, steps // 30)
-smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-ax.plot(np.arange(window, steps + 1), smooth, color="C0", label=f"mean of {window} steps")
+fig, ax = plot_loss_curve(plt, losses, "GRU encoder-decoder with attention on dates",
+                          "cross-entropy (nats per character)")
 ax.set_yscale("log")
-ax.set_xlabel("training step")
-ax.set_ylabel("cross-entropy (nats per character)")
-ax.set_title("GRU encoder-decoder with attention on dates")
-ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
 opts.savefig(fig, "date_training_loss")
@@ -342,21 +254,15 @@ example_date = datetime.date(1998, 3, 7)
 texts = [render(example_date, loc, fmt) for loc, fmt in shown]
 S_show = max(len(t) for t in texts) + 1
 src_show = encode_sources(texts, data.source_vocab, S_show)
-model.eval()
-with minigrad.no_grad():
-    ids_show, weights_show = model.greedy(minigrad.tensor(src_show), data.tgt.shape[1] - 1)
-model.train()
+ids_show, weights_show = model.translate(src_show, T_out)
 outputs_show = decode_targets(ids_show)
 
 fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
 for ax, text, out_text, row_ids, w, (loc, fmt) in zip(axes.flat, texts, outputs_show,
                                                        ids_show[:, 1:], weights_show, shown):
-    in_labels = list(text) + ["<eos>"]
+    in_labels = source_labels(text)
     out_labels = [data.target_vocab.tokens[i] for i in row_ids]          # generated characters
-    w = w[:, :len(in_labels)]                                             # (T-1, characters)
-    image = ax.imshow(w, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(in_labels)), [c if c != " " else "␣" for c in in_labels], fontsize=8)
-    ax.set_yticks(range(len(out_labels)), out_labels, fontsize=8)
+    image = attention_image(ax, w[:, :len(in_labels)], in_labels, out_labels)   # (T-1, characters)
     ax.set_xlabel("input character (source)")
     ax.set_ylabel("output character (generated)")
     ax.set_title(f"{loc}: {text!r}\n-> {out_text!r}", fontsize=9)
@@ -373,12 +279,8 @@ opts.savefig(fig, "attention_heatmaps")
 
 # %%
 def attention_statistics(split, limit=300):
-    rows_ = slice(0, limit)
-    model.eval()
-    with minigrad.no_grad():
-        ids, w = model.greedy(minigrad.tensor(split.src[rows_]), data.tgt.shape[1] - 1)
-    model.train()
-    src = split.src[rows_]
+    src = split.src[:limit]
+    _, w = model.translate(src, T_out)
     lengths = (src != PAD).sum(axis=1)                                 # characters + <eos>
     digit_positions = [0, 1, 2, 3, 5, 6, 8, 9]                        # output steps writing digits
     peak = w[:, digit_positions].max(axis=-1)                          # (N, 8)

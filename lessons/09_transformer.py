@@ -30,9 +30,10 @@ from minigrad.optim.lr_scheduler import NoamLR
 from layers import (MultiheadAttention, Seq2SeqTransformer, attention, beam_search,
                     greedy_decode, sinusoidal_table)
 from lessons._charlm import single_thread_blas
+from lessons._date_task import (accuracy, attention_image, load_dates, plot_loss_curve,
+                                source_labels)
 from lessons._shared import markdown_table, progress, setup
-from lessons.tasks.dates import (decode_targets, encode_sources, make_date_dataset, render,
-                                 split_dataset)
+from lessons.tasks.dates import decode_targets, encode_sources, render
 
 opts = setup("09")
 plt = opts.pyplot()
@@ -179,8 +180,7 @@ opts.savefig(fig, "warmup_schedule")
 # paper), which from N(0, 1) would drown the positional encoding (see docs/transformer.md).
 
 # %%
-data = make_date_dataset(n_examples, opts.rng, max_len=30)
-train, test = split_dataset(data, test_fraction=0.1)
+data, train, test = load_dates(n_examples, opts.rng, max_len=30)
 V_src, V_tgt = len(data.source_vocab), len(data.target_vocab)
 PAD, BOS, EOS = data.source_vocab.pad, data.target_vocab.bos, data.target_vocab.eos
 T_out = data.tgt.shape[1] - 1                                           # 11 = 10 characters + <eos>
@@ -229,17 +229,10 @@ final_loss = float(np.mean(losses[-20:]))
 print(f"training loss {losses[0]:.3f} -> {final_loss:.3f} (mean of the last 20 steps; floor "
       f"{loss_floor:.3f}) in {train_seconds:.1f} s")
 
-fig, ax = plt.subplots(figsize=(7, 3.8))
-ax.plot(np.arange(1, steps + 1), losses, color="0.75", linewidth=0.8, label="per batch")
-window = max(1, steps // 30)
-ax.plot(np.arange(window, steps + 1), np.convolve(losses, np.ones(window) / window, "valid"),
-        color="C0", label=f"mean of {window} steps")
+fig, ax = plot_loss_curve(plt, losses, "Seq2SeqTransformer on dates",
+                          "cross-entropy, smoothed targets (nats per character)")
 ax.axhline(loss_floor, color="C3", linestyle="--", label=f"floor with label smoothing {smoothing}")
 ax.axvline(warmup, color="0.5", linestyle=":", label=f"end of warmup (step {warmup})")
-ax.set_xlabel("training step")
-ax.set_ylabel("cross-entropy, smoothed targets (nats per character)")
-ax.set_title("Seq2SeqTransformer on dates")
-ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
 opts.savefig(fig, "training_loss")
@@ -261,15 +254,6 @@ greedy_ids = greedy_decode(model, src_test, T_out, bos=BOS, eos=EOS,
 beam_ids, beam_logp = beam_search(model, src_test, T_out, beam_size=beam_size, bos=BOS, eos=EOS,
                                   src_key_padding_mask=padding_mask(test.src))
 greedy_text, beam_text = decode_targets(greedy_ids), decode_targets(beam_ids.numpy())
-
-
-def accuracy(predicted, targets):
-    exact = float(np.mean([p == t for p, t in zip(predicted, targets)]))
-    chars = float(np.mean([sum(a == b for a, b in zip(p.ljust(10), t)) / 10
-                           for p, t in zip(predicted, targets)]))
-    return exact, chars
-
-
 greedy_exact, greedy_chars = accuracy(greedy_text, test.targets)
 beam_exact, beam_chars = accuracy(beam_text, test.targets)
 print(markdown_table(["decoding", "held-out exact match", "characters right"],
@@ -301,16 +285,15 @@ with minigrad.no_grad():
 model.train()
 decoder_layers = model.transformer.decoder.layers
 cross = [layer.multihead_attn.last_attn_weights.numpy()[0] for layer in decoder_layers]  # (nh, T, S)
-in_labels = [c if c != " " else "␣" for c in text] + ["<eos>"]
+in_labels = source_labels(text)
 out_labels = [data.target_vocab.tokens[i] for i in out_one[0, 1:]]      # character made at step t
 
 fig, axes = plt.subplots(len(cross), nh, figsize=(4.2 * nh, 3.6 * len(cross)), squeeze=False)
 for layer_index, weights in enumerate(cross):
     for head in range(nh):
         ax = axes[layer_index, head]
-        image = ax.imshow(weights[head], cmap="viridis", vmin=0, vmax=1, aspect="auto")
-        ax.set_xticks(range(len(in_labels)), in_labels, fontsize=6)
-        ax.set_yticks(range(len(out_labels)), out_labels, fontsize=7)
+        image = attention_image(ax, weights[head], in_labels, out_labels, in_fontsize=6,
+                                out_fontsize=7)
         ax.set_title(f"decoder layer {layer_index}, head {head}", fontsize=9)
         if head == 0:
             ax.set_ylabel("output character")
