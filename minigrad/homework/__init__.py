@@ -4,6 +4,7 @@
     python -m minigrad.homework release --out DIR [--assignment N]
     python -m minigrad.homework grade --path DIR [--assignment N] [--json FILE]
     python -m minigrad.homework grade --submissions DIR [--csv FILE]
+    python -m minigrad.homework check-isolation [--problem ID]
 
 See docs/teaching.md. This package imports nothing from the rest of minigrad, so it works on
 a tree whose engine is half written (or stubbed).

@@ -1,4 +1,4 @@
-"""Command line of the homework kit: list, release, grade. Exit codes: 0 done, 1 error, 2 usage."""
+"""Command line of the homework kit: list, release, grade, check-isolation. Exit codes: 0 done, 1 error, 2 usage."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .assignments import DEFAULT_MEMORY_LIMIT, MINIGRAD
 from .grade import GradingError, default_tests_root, grade, grade_submissions
+from .isolation import check_isolation
 from .markers import MarkerError
 from .project import find_problems, tests_naming
 from .release import ReleaseError, release
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--tests", help="the grader's tests folder (default: tests/ beside minigrad)")
     gr.add_argument("--root", help="teacher's tree with the solutions (default: the tests' parent)")
     gr.add_argument("--jobs", type=int, default=4, help="problem runs at once (default 4)")
+
+    iso = commands.add_parser("check-isolation", help="slow: paste each problem's solution into "
+                              "a stubbed release and grade all; only that one may score")
+    iso.add_argument("--root", default=DEFAULT_ROOT, help="project root (default: this minigrad's)")
+    iso.add_argument("--problem", action="append", metavar="ID", help="only this problem; repeatable")
+    iso.add_argument("--jobs", type=int, default=4, help="problem runs at once (default 4)")
     return parser
 
 
@@ -98,10 +105,17 @@ def _grade(args) -> int:
     return 0
 
 
+def _check_isolation(args) -> int:
+    failures = check_isolation(args.root, only=args.problem, jobs=args.jobs)
+    print(f"not isolated: {', '.join(failures)}" if failures else "every problem is isolated")
+    return 1 if failures else 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"list": _list, "release": _release, "grade": _grade}[args.command](args)
+        return {"list": _list, "release": _release, "grade": _grade,
+                "check-isolation": _check_isolation}[args.command](args)
     except (MarkerError, ReleaseError, GradingError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
