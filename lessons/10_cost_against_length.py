@@ -23,23 +23,21 @@
 
 # %%
 import contextlib
-import gc
 import importlib
 import math
 import time
-import tracemalloc
 
 import numpy as np
 
 import minigrad
 from layers import LSTM, RNN, TransformerEncoderLayer
 from lessons._charlm import single_thread_blas
+from lessons._measure import MiB, traced_peak
 from lessons._shared import markdown_table, progress, setup
 
 opts = setup("10")
 plt = opts.pyplot()
 single_thread_blas()      # one BLAS thread: the comparison is of algorithms, not of thread pools
-MiB = 2 ** 20
 
 # %% [markdown]
 # ## 1. Settings
@@ -116,17 +114,6 @@ def best_times(model, x, upstream):
     return min(wall), min(cpu)
 
 
-def traced_peak(model, x, upstream):
-    """Peak bytes traced during one training step."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        training_step(model, x, upstream)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def random_tensor(T, requires_grad=False):
     return minigrad.tensor(opts.rng.standard_normal((T, N, E)).astype(np.float32),
                            requires_grad=requires_grad)
@@ -146,7 +133,7 @@ for name in MODELS:
             seconds[name][T] = min(wall, seconds[name].get(T, math.inf))
             cpu_seconds[name][T] = min(cpu, cpu_seconds[name].get(T, math.inf))
     for T in lengths:
-        peaks[name][T] = traced_peak(model, *data[T])
+        _, peaks[name][T] = traced_peak(training_step, model, *data[T])   # one step's peak
 if skipped:
     print(f"Transformer skipped at T = {skipped}: its attention weights alone would take "
           f"{attention_bytes(skipped[0]) / MiB:,.0f} MiB or more (cap {ATTENTION_CAP / MiB:,.0f} MiB)")

@@ -24,46 +24,33 @@
 # during the measured code, not counting the data that existed before it.
 
 # %%
-import gc
 import math
 import time
-import tracemalloc
 
 import numpy as np
 
 import minigrad
-from minigrad.nn import Module
-from layers import Embedding, Linear, LSTM
+from layers import LSTM
 from layers.attention import scaled_dot_product_attention
 from layers.efficient_attention import memory_efficient_attention
 from layers.sequence_loss import sequence_cross_entropy
 from layers.tbptt import chunks, detach_state, train_tbptt
+from lessons._charlm import CharLM
+from lessons._measure import MiB, is_tracing, start_tracing, stop_tracing, traced_peak
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import CharVocab, stdlib_text, streams
 
 opts = setup("11")
 plt = opts.pyplot()
 QUICK = opts.quick
-MiB = 2 ** 20
-
-
-def traced_peak(fn):
-    """(result of fn(), peak bytes traced while it ran): what fn allocated, at most, at once."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = fn()
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
 
 # %% [markdown]
 # ## 1. Truncated BPTT on a long stream
 #
-# A character language model (embedding 32, one LSTM layer of H = 64, a linear head) reads the
-# Python standard library's source as N = 8 parallel streams (`lessons.tasks.streams`: row n is
-# one contiguous stretch of text), k = 50 steps at a time. After each chunk the state (h, c)
+# A character language model (`CharLM` of `lessons/_charlm.py`, as in lessons 3, 5 and 6:
+# embedding 32, one LSTM layer of H = 64, a linear head) reads the Python standard library's
+# source as N = 8 parallel streams (`lessons.tasks.streams`: row n is one contiguous stretch
+# of text), k = 50 steps at a time. After each chunk the state (h, c)
 # is detached and carried into the next chunk: the model *reads* the whole stream in order,
 # but each backward covers 50 steps only.
 #
@@ -83,23 +70,8 @@ rows = streams(vocab.encode_array(text), N_STREAMS)[:, :STREAM_STEPS + 1]     # 
 inputs, targets = rows[:, :-1], rows[:, 1:]                                    # (N, L) each
 V = len(vocab)
 
-
-class CharLSTM(Module):
-    """ids (N, T) and a state -> logits (N, T, V) and the new state."""
-
-    def __init__(self, vocab_size, embed, hidden):
-        super().__init__()
-        self.embed = Embedding(vocab_size, embed)
-        self.lstm = LSTM(embed, hidden, batch_first=True, forget_bias=1.0)
-        self.head = Linear(hidden, vocab_size)
-
-    def forward(self, ids, state=None):
-        output, state = self.lstm(self.embed(ids), state)       # (N, T, H)
-        return self.head(output), state                          # (N, T, V)
-
-
 minigrad.manual_seed(opts.seed)
-model = CharLSTM(V, EMBED, HIDDEN)
+model = CharLM(V, HIDDEN, kind="lstm", embed_size=EMBED, forget_bias=1.0)   # ids (N, T) -> (N, T, V)
 optimizer = minigrad.optim.Adam(model.parameters(), lr=3e-3)
 n_chunks = math.ceil(STREAM_STEPS / K)
 checkpoints = sorted({c for c in (200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
@@ -111,12 +83,10 @@ bar = progress(range(n_chunks), desc=f"TBPTT over {STREAM_STEPS:,} steps")
 def after_chunk(index, loss):
     """Called after chunk ``index``: trace the next chunk if it ends at a checkpoint."""
     steps = min((index + 1) * K, STREAM_STEPS)
-    if tracemalloc.is_tracing():                   # this chunk was traced: read and stop
-        tbptt_peaks[steps] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+    if is_tracing():                               # this chunk was traced: read and stop
+        tbptt_peaks[steps] = stop_tracing()
     if min(steps + K, STREAM_STEPS) in checkpoints and steps < STREAM_STEPS:
-        gc.collect()
-        tracemalloc.start()
+        start_tracing()
     bar.update(1)
     if index % 20 == 0:
         bar.set_postfix(loss=f"{loss:.3f}")
