@@ -24,15 +24,17 @@
 import math
 import os
 
+from lessons._comparison_table import (HEADERS, MODELS, ROWS, comparison_markdown, comparison_rows,
+                                       efficient_time_exponent, largest_weights, run_first, sci,
+                                       up_to)
+from lessons._measure import MiB
 from lessons._shared import lesson_files, markdown_table, setup
 
 opts = setup("12")
 plt = opts.pyplot()
-MODELS = ("RNN", "LSTM", "Transformer")
 SOURCES = {4: "vanishing and exploding gradients", 5: "the LSTM", 7: "long-range memory",
            10: "cost against length", 11: "extremely long sequences"}
 VANISHED = 1e-3     # a step whose gradient is 1,000x weaker than the last step's barely moves the weights
-MiB = 2 ** 20
 
 # %% [markdown]
 # ## 1. Gather the results
@@ -54,25 +56,6 @@ for number, how in missing.items():
     print(f"lesson {number} ({SOURCES[number]}): no results under {opts.root}; run: {how}")
 print(f"found results of lessons {sorted(results) or 'none'}")
 
-
-def run_first(*numbers):
-    """The cell text of a row whose lessons have not run, or None when all have."""
-    absent = [n for n in numbers if n not in results]
-    return f"run lesson {', '.join(map(str, absent))} first" if absent else None
-
-
-def sci(value):
-    return "n/a" if value is None else f"{value:.1e}"
-
-
-def lag_text(lag, lags):
-    return f"none of {list(lags)}" if lag is None else f"{lag} (of {max(lags)})"
-
-
-def up_to(lag):
-    return "at no lag of the grid" if lag is None else f"up to lag {lag}"
-
-
 # %% [markdown]
 # ## 2. The comparison table
 #
@@ -80,131 +63,12 @@ def up_to(lag):
 # reach is $\|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$ for a loss on the
 # last of T = 100 steps (lessons 4 and 5): 1 means the first step gets as much gradient as the
 # last, 1e-30 means nothing. A Transformer reaches any position in one attention hop, so it
-# has no product of T Jacobians to measure (lessons 4 and 5 do not measure it).
+# has no product of T Jacobians to measure (lessons 4 and 5 do not measure it). The row
+# functions live in `lessons/_comparison_table.py` (`ROWS`: label, lessons read, cells).
 
 # %%
-NO_CHAIN = "one attention hop: no product over steps"
-
-
-def row_reach_default():
-    l5 = results[5]
-    return [sci(l5["rnn_reach"]), f"{sci(l5['lstm_reach_by_forget_bias']['1'])} (forget bias 1)", NO_CHAIN]
-
-
-def row_reach_scale():
-    reach4, by_bias = results[4]["gradient_reach"], results[5]["lstm_reach_by_forget_bias"]
-    return [", ".join(f"r={r}: {sci(v)}" for r, v in reach4.items()),
-            ", ".join(f"bias {b}: {sci(v)}" for b, v in by_bias.items()), NO_CHAIN]
-
-
-def largest_weights():
-    """(scale, entry) of lesson 5's largest weight scale."""
-    scale = max(results[5]["large_weights"], key=float)
-    return scale, results[5]["large_weights"][scale]
-
-
-def row_large_weights():
-    radius = max(results[4]["gradient_reach"], key=float)
-    scale, big = largest_weights()
-    return [f"r={radius}: {sci(results[4]['gradient_reach'][radius])}",
-            f"weights x{scale}: {sci(big['reach_h'])}", NO_CHAIN]
-
-
-def row_lag(task):
-    def cells():
-        l7 = results[7]
-        lags = l7["settings"][f"{task}_lags"]
-        return [lag_text(l7["longest_lag_learned"][task][m.lower()], lags) for m in MODELS]
-    return cells
-
-
-def row_cost(key, exponent, scale, unit):
-    """Cells '<cost> at T=<longest>; grows as T^b' from lesson 10's ``key`` list."""
-    def cells():
-        out = []
-        for m in MODELS:
-            entry = results[10]["models"][m]
-            out.append(f"{scale * entry[key][-1]:.1f} {unit} at T={entry['T'][-1]:,}; "
-                       f"grows as T^{entry[exponent]:.2f}")
-        return out
-    return cells
-
-
-def row_sequential():
-    out = []
-    for m in MODELS:
-        entry = results[10]["models"][m]
-        steps, T = entry["sequential_steps_per_layer"], entry["sequential_steps_at_T"]
-        out.append(f"{steps} at T={T} (" + ("= T)" if steps == T else "whatever T)"))
-    return out
-
-
-def row_crossover():
-    cross = results[10]["crossover_T"]
-    cells = []
-    for m in ("RNN", "LSTM"):
-        time_T, memory_T = cross[f"{m} time"], cross[f"{m} memory"]
-        cells.append(("Transformer slower beyond T~" + f"{time_T:,.0f}" if time_T else "time: no crossing")
-                     + "; " + (f"uses more memory beyond T~{memory_T:,.0f}" if memory_T else "memory: no crossing"))
-    return cells + ["(reference)"]
-
-
-def row_long_memory():
-    l11 = results[11]
-    tbptt, attn = l11["tbptt"], l11["attention"]
-    steps = tbptt["stream_steps"]
-    peak = tbptt["peak_bytes_by_length"][str(steps)]
-    full = l11["full_bptt"]["extrapolated_bytes_by_length"][str(steps)]
-    lengths = sorted(map(int, tbptt["peak_bytes_by_length"]))
-    lstm = (f"TBPTT k={tbptt['k']}: {peak / MiB:.1f} MiB at {steps:,} steps, x{tbptt['peak_growth']:.2f} "
-            f"while the stream grew x{lengths[-1] / lengths[0]:.0f} (full BPTT: {full / MiB:,.0f} MiB)")
-    T = attn["largest_T"]
-    transformer = (f"memory-efficient attention: {attn['efficient_peak_bytes_at_largest_T'] / MiB:.1f} MiB at "
-                   f"T={T:,} (T x T weights: {attn['full_weights_bytes_at_largest_T'] / MiB:,.0f} MiB)")
-    return ["TBPTT works for any recurrent cell (measured on the LSTM)", lstm, transformer]
-
-
-def efficient_time_exponent():
-    by_T = {int(T): entry["seconds"] for T, entry in results[11]["attention"]["efficient"].items()}
-    (t0, s0), (t1, s1) = sorted(by_T.items())[-2:]
-    return math.log(s1 / s0) / math.log(t1 / t0)
-
-
-def row_long_price():
-    l11 = results[11]
-    reach, window = l11["gradient_reach"], l11["sliding_window"]
-    lost = (f"no gradient beyond {reach['farthest_tbptt']} steps back (full BPTT: "
-            + ("the whole sequence, " if reach["farthest_full"] == reach["T"] - 1 else "")
-            + f"{reach['farthest_full']} steps back)")
-    return [lost, lost,
-            f"exact, but time still grows as T^{efficient_time_exponent():.2f}; a {window['window']}-key "
-            f"sliding window is blind beyond it (output change {window['change_outside_window']:.2g})"]
-
-
-ROWS = [  # (label, lessons it reads, cells())
-    ("Gradient reach over 99 steps, default init", (5,), row_reach_default),
-    ("Gradient reach against the weight scale", (4, 5), row_reach_scale),
-    ("Gradient with large weights", (4, 5), row_large_weights),
-    ("Longest lag learned, copy memory", (7,), row_lag("copy")),
-    ("Longest lag learned, adding problem", (7,), row_lag("adding")),
-    ("Step time at the longest T", (10,), row_cost("seconds", "time_exponent", 1e3, "ms")),
-    ("Step memory at the longest T", (10,), row_cost("peak_bytes", "memory_exponent", 1 / MiB, "MiB")),
-    ("Sequential steps per layer (critical path)", (10,), row_sequential),
-    ("Where the Transformer becomes costlier", (10,), row_crossover),
-    ("Memory on extremely long sequences", (11,), row_long_memory),
-    ("What the long-sequence fix costs", (11,), row_long_price),
-]
-
-table_rows = []
-for label, needs, cells in ROWS:
-    absent = run_first(*needs)
-    values = [absent] * len(MODELS) if absent else cells()
-    table_rows.append({"label": label, "lessons": list(needs), "available": absent is None,
-                       "cells": dict(zip(MODELS, values))})
-HEADERS = ["", "lessons"] + list(MODELS)
-table_lines = [[r["label"], ", ".join(map(str, r["lessons"]))] + [r["cells"][m] for m in MODELS]
-               for r in table_rows]
-comparison_table = markdown_table(HEADERS, table_lines)
+table_rows = comparison_rows(results)
+comparison_table = comparison_markdown(table_rows)
 print(comparison_table)
 
 # %% [markdown]
@@ -245,7 +109,7 @@ def claim_lstm_vanishing():
 
 
 def claim_lstm_exploding():
-    scale, big = largest_weights()
+    scale, big = largest_weights(results)
     explodes = results[5]["large_weights_explode"] and big["reach_h"] > 1
     return ("did not hold" if explodes else "held",
             f"With weights x{scale} the LSTM's reach is {sci(big['reach_h'])} "
@@ -290,7 +154,8 @@ def claim_transformer_long():
         broke.append(f"memory grows as T^{l10['Transformer']['memory_exponent']:.2f}"
                      + (f" and a step is slower than the LSTM's beyond T~{cross:,.0f}" if cross else ""))
     if 11 in results:
-        broke.append(f"memory-efficient attention fixes the memory, not the T^{efficient_time_exponent():.1f} time")
+        broke.append("memory-efficient attention fixes the memory, not the "
+                     f"T^{efficient_time_exponent(results):.1f} time")
     if not better:
         broke.insert(0, "it did not learn longer lags than the LSTM here")
     verdict = ("did not hold" if not better and cost_worse else
@@ -307,7 +172,7 @@ CLAIMS = [
 ]
 claim_rows = []
 for claim, needs, judge in CLAIMS:
-    absent = run_first(*needs)
+    absent = run_first(results, *needs)
     verdict, evidence, broke = (absent, "", "") if absent else judge()
     claim_rows.append({"claim": claim, "lessons": list(needs), "verdict": verdict,
                        "evidence": evidence, "where it broke": broke or "-"})
@@ -330,7 +195,7 @@ fig, axes = plt.subplots(2, 2, figsize=(12, 9))
 
 
 def panel_missing(ax, *numbers):
-    absent = run_first(*numbers)
+    absent = run_first(results, *numbers)
     if absent:
         ax.text(0.5, 0.5, absent, ha="center", va="center", transform=ax.transAxes, fontsize=12)
         ax.set_xticks([])
@@ -340,7 +205,7 @@ def panel_missing(ax, *numbers):
 
 if not panel_missing(ax_reach, 5):
     l5 = results[5]
-    scale, big = largest_weights()
+    scale, big = largest_weights(results)
     bars = {"RNN": l5["rnn_reach"]} | {f"LSTM\nbias {b}": v for b, v in l5["lstm_reach_by_forget_bias"].items()}
     bars[f"LSTM\nweights x{scale}"] = big["reach_h"]
     ax_reach.bar(range(len(bars)), list(bars.values()),
