@@ -38,8 +38,10 @@ class LinearReLU(Function):
     def backward(ctx, grad):                          # grad: (..., H)
         x, weight, y = ctx.saved
         xp = ctx.xp
-        # d relu(z)/dz = 1 where z > 0, i.e. where y > 0 (0 at z = 0, as PyTorch)
-        grad_z = xp.where(y > 0, grad.reshape(y.shape), xp.zeros((), dtype=y.dtype))  # (M, H)
+        # d relu(z)/dz = 1 where z > 0, i.e. where y > 0 (0 at z = 0, as PyTorch); a product
+        # with the bool mask, because NumPy's where with a scalar is ~4x slower than multiply
+        # (a NaN upstream gradient then stays NaN where y = 0 instead of being cut to 0)
+        grad_z = xp.multiply(grad.reshape(y.shape), y > 0)                  # (M, H), new
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_z @ weight).reshape(x.shape)           # (M, H) @ (H, D)
