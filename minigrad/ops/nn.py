@@ -290,17 +290,26 @@ class Linear(Function):
                              f"{weight.shape[1]}")
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        y = x @ weight.T                                      # (..., D) @ (D, H) -> (..., H)
-        return y if bias is None else y + bias
+        H, D = weight.shape
+        # all batch dims as M rows of one GEMM (a 3-D x @ W^T would run one GEMM per
+        # leading index): (M, D) @ (D, H) -> (M, H), M = prod(x.shape[:-1])
+        y = x.reshape(-1, D) @ weight.T
+        if bias is not None and bias.dtype == y.dtype:
+            y += bias                                         # in place: y is a new array
+        elif bias is not None:
+            y = y + bias                                      # mixed dtypes promote, as before
+        return y.reshape(x.shape[:-1] + (H,))
 
     @staticmethod
     def backward(ctx, grad):                                  # grad: (..., H)
         x, weight = ctx.saved
-        grad_x = grad @ weight if ctx.needs_input_grad[0] else None     # (..., H) @ (H, D)
-        grad_2d = grad.reshape(-1, weight.shape[0])           # (M, H), M = all batch dims
-        grad_weight = grad_bias = None
+        H, D = weight.shape
+        grad_2d = grad.reshape(-1, H)                         # (M, H), M = all batch dims
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (grad_2d @ weight).reshape(x.shape)      # (M, H) @ (H, D), one GEMM
         if ctx.needs_input_grad[1]:
-            grad_weight = grad_2d.T @ x.reshape(-1, weight.shape[1])    # (H, M) @ (M, D)
+            grad_weight = grad_2d.T @ x.reshape(-1, D)        # (H, M) @ (M, D)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_2d.sum(axis=0)                   # (H,)
         return grad_x, grad_weight, grad_bias
