@@ -44,18 +44,16 @@
 
 # %%
 import math
-import time
 
 import numpy as np
 
 import minigrad
-import minigrad.nn.functional as F
-from minigrad.nn import Module
-from layers import (GRU, LSTM, RNN, Embedding, Linear, PositionalEncoding, TransformerEncoder,
-                    TransformerEncoderLayer, generate_square_subsequent_mask)
 from lessons._charlm import single_thread_blas
+from lessons._long_range import (FAMILIES, N_CATEGORIES, N_SYMBOLS, WITHIN, evaluate,
+                                 log_lag_axis, make_model, plot_families, sequence_length,
+                                 train_steps)
 from lessons._shared import markdown_table, progress, setup
-from lessons.tasks import BASELINE_MSE, adding_problem, copy_memory
+from lessons.tasks import BASELINE_MSE
 
 opts = setup("07")
 plt = opts.pyplot()
@@ -69,12 +67,12 @@ single_thread_blas()
 # with model size E and 2 heads.
 
 # %%
-FAMILIES = ("rnn", "lstm", "gru", "transformer")
-N_SYMBOLS, N_CATEGORIES = 10, 8          # K and C of the copy task, as in the papers
+# From lessons/_long_range.py: FAMILIES (rnn, lstm, gru, transformer); the copy task's
+# K = N_SYMBOLS = 10 symbols of C = N_CATEGORIES = 8 categories, as in the papers; and
+# WITHIN = 0.04: an adding prediction within 0.04 of the target is right
 CHANCE = 1.0 / N_CATEGORIES              # a memoryless guess of a recalled symbol
 LEARNED_ACCURACY = 0.9                   # copy: learned if accuracy > 0.9
 LEARNED_MSE = 0.1 * BASELINE_MSE         # adding: learned if MSE < 0.0167
-WITHIN = 0.04                            # adding: a prediction within 0.04 of the target is right
 LR = {"rnn": 1e-2, "lstm": 1e-2, "gru": 1e-2, "transformer": 5e-3}
 MAX_NORM = 1.0                           # clip_grad_norm_ for every model
 
@@ -100,84 +98,13 @@ else:
 # encoder layer and the same kind of head. Sinusoidal positions make the copy task natural
 # for it: q_p . k_j can be made to depend on the offset p - j alone, and the offset from a
 # recall step to its symbol is the same, lag + K, for all K symbols.
-
-# %%
-class RecurrentModel(Module):
-    """RNN, LSTM or GRU (H units) and a linear head.
-
-    forward(x (T, N, D), scored) -> (scored, N, out): the head on the last ``scored`` steps.
-    """
-
-    def __init__(self, family, input_size, hidden_size, output_size, max_lag, rng):
-        super().__init__()
-        self.rnn = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[family](input_size, hidden_size)
-        if family != "rnn":
-            chrono_init_(self.rnn, family, max_lag, rng)
-        self.head = Linear(hidden_size, output_size)
-
-    def forward(self, x, scored):
-        output = self.rnn(x)[0]                          # (T, N, H)
-        return self.head(output[-scored:])               # (scored, N, out)
-
-
-def chrono_init_(layer, family, max_lag, rng):
-    """Tallec & Ollivier's chrono initialisation of the gate that keeps the state.
-
-    A gate at sigmoid(b) keeps a fraction ~ 1 - 1/u of the state per step when b = log(u), so
-    the state lives ~u steps. Drawing u ~ U[1, max_lag - 1] per unit spreads the memory spans
-    over every lag the task can ask for. LSTM: forget bias b_f = log u, input bias b_i = -b_f
-    (c_t = f c_{t-1} + i g: writing is as slow as forgetting). GRU (h = (1 - z) n + z h_prev):
-    update bias b_z = log u. The other biases stay at PyTorch's init.
-    """
-    H = layer.hidden_size
-    keep = np.log(rng.uniform(1.0, max(2.0, max_lag - 1.0), size=H))     # (H,), b = log u
-    with minigrad.no_grad():
-        b_ih, b_hh = layer.bias_ih_l0, layer.bias_hh_l0                  # (G,) each, G = 4H / 3H
-        keep_slice = slice(H, 2 * H)           # LSTM gates i, f, g, o; GRU gates r, z, n
-        b_ih.data[keep_slice] = minigrad.tensor(keep, dtype=b_ih.dtype, device=b_ih.device).data
-        b_hh.data[keep_slice] = 0.0
-        if family == "lstm":
-            b_ih.data[0:H] = minigrad.tensor(-keep, dtype=b_ih.dtype, device=b_ih.device).data
-            b_hh.data[0:H] = 0.0
-
-
-class TransformerModel(Module):
-    """Input embedding + sinusoidal positions, one causal encoder layer, a linear head.
-
-    forward(x (T, N) ints or (T, N, D) floats, scored) -> (scored, N, out), as RecurrentModel.
-    """
-
-    def __init__(self, input_size, d_model, output_size, max_len, symbols):
-        super().__init__()
-        # symbols: ids -> Embedding (V, E); otherwise a linear map of the D input features
-        self.embed = Embedding(input_size, d_model) if symbols else Linear(input_size, d_model)
-        self.position = PositionalEncoding(d_model, dropout=0.0, max_len=max_len)
-        layer = TransformerEncoderLayer(d_model, nhead=2, dim_feedforward=2 * d_model,
-                                        dropout=0.0, norm_first=True)
-        self.encoder = TransformerEncoder(layer, num_layers=1)
-        self.head = Linear(d_model, output_size)
-
-    def forward(self, x, scored):
-        h = self.position(self.embed(x))                 # (T, N, E)
-        T = h.shape[0]
-        causal = generate_square_subsequent_mask(T, device=h.device)   # (T, T): step t sees <= t
-        h = self.encoder(h, mask=causal, is_causal=True)  # (T, N, E): T^2 scores per head
-        return self.head(h[-scored:])                    # (scored, N, out)
-
-
-def make_model(family, task, lag, rng):
-    """The model of ``family`` for ``task`` ("copy" or "adding") at this lag; ``rng`` draws
-    the chrono gate biases."""
-    input_size, output_size = (N_CATEGORIES + 2, N_CATEGORIES) if task == "copy" else (2, 1)
-    if family == "transformer":
-        return TransformerModel(input_size, E, output_size, max_len=sequence_length(task, lag),
-                                symbols=task == "copy")
-    return RecurrentModel(family, input_size, H, output_size,
-                          max_lag=sequence_length(task, lag), rng=rng)
-
-
-def sequence_length(task, lag):
-    return lag + 2 * N_SYMBOLS if task == "copy" else lag
+#
+# How chrono initialisation sets a gate: a gate at sigmoid(b) keeps a fraction ~ 1 - 1/u of
+# the state per step when b = log u, so the state lives ~u steps; each unit draws its own
+# u ~ U[1, T - 1]. LSTM: forget bias b_f = log u and input bias b_i = -b_f (c_t = f c_{t-1} +
+# i g: writing is as slow as forgetting). GRU (h = (1 - z) n + z h_prev): update bias
+# b_z = log u. The models (`RecurrentModel`, `chrono_init_`, `TransformerModel`, built by
+# `make_model`) live in `lessons/_long_range.py`.
 
 # %% [markdown]
 # ## 3. Data, loss and metrics
@@ -187,61 +114,12 @@ def sequence_length(task, lag):
 # model predicts them for free, and they would only dilute the loss (the papers' baseline
 # 10 log 8 / (lag + 20) is this same log 8 per recalled symbol, spread over all steps).
 # Adding: mean squared error of the prediction at the last step.
+#
+# `make_batch` and `loss_of` (in the same file) compute these; `evaluate` scores a trained
+# model on `EVAL_N` fresh sequences: copy accuracy overall and per recall step; for adding,
+# the MSE and the fraction of predictions within `WITHIN` of the target.
 
 # %%
-ONE_HOT = np.eye(N_CATEGORIES + 2, dtype=np.float32)     # (V, V), host side
-
-
-def make_batch(task, family, n, lag, rng):
-    """(inputs, targets) as the model and loss want them, time-major.
-
-    copy:   inputs (T, N, V) one-hot floats, or (T, N) ids for the Transformer; targets (K, N)
-    adding: inputs (T, N, 2) floats;                                          targets (N,)
-    """
-    if task == "copy":
-        ids, labels = copy_memory(n, lag, rng, N_SYMBOLS, N_CATEGORIES)   # (N, T) each
-        ids = ids.T                                                       # (T, N)
-        inputs = ids if family == "transformer" else ONE_HOT[ids]         # (T, N) or (T, N, V)
-        targets = labels[:, -N_SYMBOLS:].T - 1                            # (K, N), classes 0..C-1
-    else:
-        x, targets = adding_problem(n, lag, rng)                          # (N, T, 2), (N,)
-        inputs = x.transpose(1, 0, 2)                                     # (T, N, 2)
-    return (minigrad.tensor(np.ascontiguousarray(inputs), device=opts.device),
-            minigrad.tensor(targets, device=opts.device))
-
-
-def loss_of(task, model, inputs, targets):
-    """Cross-entropy of the recalled symbols (copy) or MSE of the sum (adding); and the output."""
-    if task == "copy":
-        logits = model(inputs, scored=N_SYMBOLS)                          # (K, N, C)
-        return F.cross_entropy(logits.reshape(-1, N_CATEGORIES), targets.reshape(-1)), logits
-    prediction = model(inputs, scored=1).reshape(-1)                      # (1, N, 1) -> (N,)
-    return F.mse_loss(prediction, targets), prediction
-
-
-def evaluate(task, family, model, lag, rng, n=None, chunk=32):
-    """Metrics on ``n`` fresh sequences, in chunks (a long Transformer input makes big T x T
-    score matrices). copy: accuracy, also per recall step; adding: mse and the fraction
-    within WITHIN of the target."""
-    n = EVAL_N if n is None else n
-    correct = np.zeros(N_SYMBOLS)                        # (K,) right answers per recall step
-    within = squared = 0.0
-    with minigrad.no_grad():
-        for start in range(0, n, chunk):
-            inputs, targets = make_batch(task, family, min(chunk, n - start), lag, rng)
-            _, output = loss_of(task, model, inputs, targets)
-            output, targets = output.numpy(), targets.numpy()
-            if task == "copy":
-                correct += (output.argmax(-1) == targets).sum(axis=1)       # (K, N) -> (K,)
-            else:
-                squared += float(((output - targets) ** 2).sum())
-                within += float((np.abs(output - targets) < WITHIN).sum())
-    if task == "copy":
-        return {"accuracy": float(correct.sum()) / (n * N_SYMBOLS),
-                "accuracy_by_position": correct / n}
-    return {"mse": squared / n, "accuracy": within / n}
-
-
 def learned(task, metrics):
     if task == "copy":
         return metrics["accuracy"] > LEARNED_ACCURACY
@@ -260,24 +138,12 @@ def train(task, family, lag, bar):
     run_seed = opts.seed * 1000 + lag                    # same data for every family at a lag
     minigrad.manual_seed(run_seed)
     data_rng = np.random.default_rng(run_seed)
-    model = make_model(family, task, lag, np.random.default_rng(run_seed + 2))
-    params = list(model.parameters())
-    optimizer = minigrad.optim.Adam(params, lr=LR[family])
-    losses = []
-    start = time.perf_counter()
-    for _ in range(STEPS):
-        inputs, targets = make_batch(task, family, BATCH, lag, data_rng)
-        loss, _ = loss_of(task, model, inputs, targets)
-        optimizer.zero_grad()
-        loss.backward()
-        minigrad.optim.clip_grad_norm_(params, MAX_NORM)
-        optimizer.step()
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-    seconds = (time.perf_counter() - start) / STEPS
+    model = make_model(family, task, lag, np.random.default_rng(run_seed + 2), H, E)
+    losses, seconds = train_steps(model, task, family, lag, data_rng, STEPS, BATCH, LR[family],
+                                  MAX_NORM, opts.device, bar)
     model.eval()
-    metrics = evaluate(task, family, model, lag, np.random.default_rng(run_seed + 1))
+    metrics = evaluate(task, family, model, lag, np.random.default_rng(run_seed + 1), EVAL_N,
+                       opts.device)
     return {**metrics, "learned": learned(task, metrics), "seconds_per_step": seconds,
             "final_loss": float(np.mean(losses[-max(1, STEPS // 10):])), "losses": losses}
 
@@ -326,29 +192,13 @@ print(markdown_table(["model"] + [f"longest lag learned: {task}" for task in LAG
                       for family in FAMILIES]))
 
 # %%
-STYLE = {"rnn": ("C0", "o", "-"), "lstm": ("C1", "s", "-"), "gru": ("C2", "^", "--"),
-         "transformer": ("C3", "D", "-")}     # GRU dashed: it often lies on the LSTM's line
-
-
-def log_lag_axis(ax, ticks, label):
-    """Log x axis labelled at our lags, in plain numbers."""
-    ax.set_xscale("log")
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([str(t) for t in ticks])
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.set_xlabel(label)
-    ax.grid(alpha=0.3, which="both")
-
-
 fig, axes = plt.subplots(2, 2, figsize=(12, 8))
 panels = [("copy", "accuracy", "copy: accuracy of the recalled symbols", CHANCE, "chance 1/8"),
           ("adding", "accuracy", f"adding: fraction within {WITHIN} of the target", None, None),
           ("adding", "mse", "adding: MSE", BASELINE_MSE, "predict 1 (0.167)")]
 for ax, (task, key, title, reference, reference_label) in zip(axes.flat, panels):
-    for family in FAMILIES:
-        color, marker, line = STYLE[family]
-        ax.plot(LAGS[task], [runs[task][family][lag][key] for lag in LAGS[task]],
-                marker=marker, linestyle=line, color=color, label=family)
+    plot_families(ax, LAGS[task], {family: [runs[task][family][lag][key] for lag in LAGS[task]]
+                                   for family in FAMILIES})
     if reference is not None:
         ax.axhline(reference, color="0.4", linestyle=":", label=reference_label)
     if key == "mse":
@@ -357,18 +207,16 @@ for ax, (task, key, title, reference, reference_label) in zip(axes.flat, panels)
     elif task == "copy":
         ax.axhline(LEARNED_ACCURACY, color="0.4", linestyle="--", linewidth=0.8,
                    label="learned above")
-    log_lag_axis(ax, LAGS[task], "lag: blank steps" if task == "copy" else
+    log_lag_axis(plt, ax, LAGS[task], "lag: blank steps" if task == "copy" else
                  "lag: sequence length T")
     ax.set_title(title)
     ax.legend(fontsize=8)
 cost = axes[1, 1]
 lengths = [sequence_length("copy", lag) for lag in COPY_LAGS]
-for family in FAMILIES:
-    color, marker, line = STYLE[family]
-    cost.plot(lengths, [1000 * runs["copy"][family][lag]["seconds_per_step"] for lag in COPY_LAGS],
-              marker=marker, linestyle=line, color=color, label=family)
+plot_families(cost, lengths, {family: [1000 * runs["copy"][family][lag]["seconds_per_step"]
+                                    for lag in COPY_LAGS] for family in FAMILIES})
 cost.set_yscale("log")
-log_lag_axis(cost, lengths, "copy: sequence length T = lag + 20")
+log_lag_axis(plt, cost, lengths, "copy: sequence length T = lag + 20")
 cost.set_ylabel(f"ms per training step (batch {BATCH})")
 cost.set_title("copy: cost of a training step (wall clock)")
 cost.legend(fontsize=8)
