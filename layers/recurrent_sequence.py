@@ -149,15 +149,18 @@ class RecurrentSequence(Function):
             grad_output = grad_output[::-1]           # into step order
         grad_x_proj = xp.empty((T, N, G), dtype=grad_h_n.dtype)
         grad_h_proj = xp.empty_like(grad_x_proj) if mode == "gru" else grad_x_proj
-        hidden_grads = xp.empty((T, N, H), dtype=grad_h_n.dtype)     # total dL/dh_t
+        # total dL/dh_t (and dL/dc_t) of every step for a Recording; without one, one
+        # reused row: 2 fewer (T, N, H) arrays to allocate (and page in) per backward
+        kept = T if ctx.recording is not None else 1
+        hidden_grads = xp.empty((kept, N, H), dtype=grad_h_n.dtype)
         cell_grads = xp.empty_like(hidden_grads) if mode == "lstm" else None
         grad_h_next, grad_c_next = grad_h_n, grad_c_n  # what reaches the last step from h_n, c_n
         for t in reversed(range(T)):
-            grad_h = hidden_grads[t]
+            grad_h = hidden_grads[t % kept]
             xp.add(grad_output[t], grad_h_next, out=grad_h)   # from output[t] and from step t+1
             grad_a = grad_x_proj[t]
             if mode == "lstm":
-                grad_c = cell_grads[t]
+                grad_c = cell_grads[t % kept]
                 result = lstm_step_backward(grad_h, grad_c_next, caches[t], out=(grad_a, grad_c))
                 _keep(grad_a, result[0])
                 _keep(grad_c, result[3])
