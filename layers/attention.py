@@ -153,7 +153,9 @@ def attention_backward(grad_out, grad_weights, cache):
     grad_p *= weights
     grad_s = grad_p
     if allowed is not None:
-        grad_s = xp.where(allowed, grad_s, xp.zeros((), dtype=grad_s.dtype))
+        # zero where masked, in place (grad_p is ours): a product with the bool mask, since
+        # NumPy's where(mask, a, 0) is several times slower than a multiply
+        grad_s *= allowed
     # s = (scale q) k^T: grad_k = grad_s^T (scale q); grad_q = scale grad_s k (scaling the
     # small (T, hd) product, not the (T, S) one)
     grad_q = grad_s @ k                                             # (..., T, S) @ (..., S, hd)
