@@ -40,9 +40,10 @@ from minigrad import Tensor, Function, backend
 __all__ = ["memory_efficient_attention", "efficient_attention_forward",
            "efficient_attention_backward", "MemoryEfficientAttention", "sliding_window_mask"]
 
-# 256: a (256, 256) float32 tile is 256 KiB and stays in L2; it beat 512 by ~10% at T = 2048..4096
-# (one BLAS thread, on a busy machine).  Re-tune with `python benchmarks/attention.py --tune T`.
-DEFAULT_BLOCK_SIZE = 256
+# 512: with two BLAS threads at T = 16,384 it beat 256 by ~8% and 1024 by ~10% (a 1 MiB score
+# tile: big enough products, few Python steps); with one thread 256 was ~10% better at
+# T = 2048..4096.  Re-tune on your machine with `python benchmarks/attention.py --tune T`.
+DEFAULT_BLOCK_SIZE = 512
 
 
 class EfficientAttentionCache(NamedTuple):
