@@ -28,9 +28,9 @@ class Tensor:
             elif kind not in "iub":
                 raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} "
                                 f"of dtype kind {kind!r}; expected numbers or arrays")
-        if device is None and backend.is_array(data):
-            device = backend.device_of(data)     # an array stays where it is
-        self.data = backend.as_array(data, dtype=dtype, device=device)
+        if device is None and backend.is_array(data) and backend.device_of(data) != "cpu":
+            device = backend.device_of(data)     # a device array stays where it is; host data
+        self.data = backend.as_array(data, dtype=dtype, device=device)   # go to the default
         self.grad = None
         self._node = None
         self._index = 0
