@@ -107,22 +107,29 @@ class Function:
         single = type(outputs) is not tuple
         if single:
             outputs = (outputs,)
-        # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
-        # (the type test first: it is the common case, and is_array is a slower isinstance)
-        if not all(type(o) is array_type or backend.is_array(o) for o in outputs):
-            outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)
+        for out in outputs:
+            # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an
+            # array (the type test first: it is the common case, is_array a slower isinstance)
+            if type(out) is not array_type and not backend.is_array(out):
+                outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o)
+                                for o in outputs)
+                break
         if _state["anomaly"]:
             anomaly_check(cls.__name__, "forward", outputs, arrays)
 
         if not record:
-            results = [_wrap(out, None, 0) for out in outputs]
-        else:
-            # only float outputs carry a gradient (argmax indices, masks do not)
-            results = [_wrap(out, ctx if out.dtype.kind == "f" else None, index)
-                       for index, out in enumerate(outputs)]
-            ctx.edges = tuple((arg if arg._node is None else (arg._node, arg._index))
-                              if need else None for arg, need in zip(args, needs))
-            ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
+            if single:
+                return _wrap(outputs[0], None, 0)
+            return tuple(_wrap(out, None, 0) for out in outputs)
+        # only float outputs carry a gradient (argmax indices, masks do not)
+        results = [_wrap(out, ctx if out.dtype.kind == "f" else None, index)
+                   for index, out in enumerate(outputs)]
+        edges = []
+        for arg, need in zip(args, needs):
+            edges.append(None if not need else arg if arg._node is None
+                         else (arg._node, arg._index))
+        ctx.edges = tuple(edges)
+        ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
         return results[0] if single else tuple(results)
 
 
