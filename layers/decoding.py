@@ -76,9 +76,9 @@ class _Stepper:
                                  "target starts with")
             memory = model.encode(inputs, src_key_padding_mask)        # (N, S, E), once
             # each of the `copies` hypotheses of a source reads the same memory rows
-            self.memory = Tensor(xp.repeat(memory.data, copies, axis=0))
+            self.memory = Tensor(xp.repeat(memory.data, copies, axis=0), device=memory.device)
             self.memory_mask = None if src_key_padding_mask is None else Tensor(
-                xp.repeat(_raw(src_key_padding_mask), copies, axis=0))
+                xp.repeat(_raw(src_key_padding_mask), copies, axis=0), device=memory.device)
             start = xp.full((inputs.shape[0], 1), bos, dtype=backend.int64)
         else:
             if inputs.ndim != 2 or inputs.shape[1] == 0:
@@ -101,7 +101,7 @@ class _Stepper:
         """seq (rows, L) ints -> logits (rows, V) for token L (a backend array)."""
         if self.cache is not None:
             seq = seq[:, self.cache.length:]               # only what the cache lacks
-        tokens = Tensor(seq)
+        tokens = Tensor(seq, device=backend.device_of(seq))
         if self.encoder_decoder:
             states = self.model.decode(tokens, self.memory, self.memory_mask,
                                        cache=self.cache)
@@ -142,7 +142,7 @@ def greedy_decode(model, inputs, max_len, bos=None, eos=None, use_cache=True,
             seq = xp.concatenate([seq, token[:, None].astype(seq.dtype)], axis=1)
             if eos is not None and bool(finished.all()):
                 break
-    return Tensor(seq)
+    return Tensor(seq, device=backend.device_of(seq))
 
 
 def beam_search(model, inputs, max_len, beam_size=4, bos=None, eos=None, length_penalty=0.6,
@@ -196,4 +196,5 @@ def beam_search(model, inputs, max_len, beam_size=4, bos=None, eos=None, length_
         choice = (scores / penalty).argmax(axis=-1)                                # (N,)
         chosen = xp.arange(N) * B + choice
         log_probs = scores[xp.arange(N), choice]
-    return Tensor(seq[chosen]), Tensor(log_probs)
+    device = backend.device_of(seq)
+    return Tensor(seq[chosen], device=device), Tensor(log_probs, device=device)

@@ -80,10 +80,12 @@ class KVCache:
                 raise ValueError("KVCache.update: give is_causal or attn_mask with a cache, "
                                  "not both")
             # one new query (the usual step) sees every cached key: no mask needed
-            attn_mask = None if T == 1 else Tensor(cached_causal_mask(xp, T, stop))
+            attn_mask = None if T == 1 else Tensor(cached_causal_mask(xp, T, stop),
+                                                   device=k.device)
             is_causal = False
-        return (Tensor(self.keys[:, :, :stop]), Tensor(self.values[:, :, :stop]),
-                attn_mask, is_causal)
+        # device= given: a bare host (NumPy) array would go to the default device instead
+        return (Tensor(self.keys[:, :, :stop], device=k.device),
+                Tensor(self.values[:, :, :stop], device=k.device), attn_mask, is_causal)
 
     def reorder(self, index):
         """Keep rows ``index`` (an int array of length N') of the batch: beam search moves

@@ -39,7 +39,7 @@ def sinusoidal_table(T, E, dtype=None, device=None, base=10000.0):
     table = xp.zeros((T, E), dtype=backend.float64)
     table[:, 0::2] = xp.sin(angles)
     table[:, 1::2] = xp.cos(angles[:, :E // 2])                             # odd E: one less
-    return Tensor(table.astype(dtype))
+    return Tensor(table.astype(dtype), device=device)
 
 
 def _check_positions(op, x, T, offset, max_len):

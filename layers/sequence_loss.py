@@ -88,7 +88,7 @@ def sequence_cross_entropy(logits, targets, lengths=None, mask=None, batch_first
         xp = logits.xp
         flat_targets = xp.where(real.reshape(-1), flat_targets, PAD_TARGET)
     V = logits.shape[2]
-    loss = cross_entropy(logits.reshape(-1, V), Tensor(flat_targets), ignore_index=PAD_TARGET,
+    loss = cross_entropy(logits.reshape(-1, V), Tensor(flat_targets, device=logits.device), ignore_index=PAD_TARGET,
                          reduction=reduction, label_smoothing=label_smoothing)
     return loss.reshape(tuple(targets.shape)) if reduction == "none" else loss
 
@@ -111,7 +111,7 @@ def sequence_mse(pred, target, lengths=None, mask=None, batch_first=True, reduct
     if real is not None:
         # where, not a product with the mask: 0 * (inf or nan) in a padded step would be nan
         real = real.reshape(tuple(real.shape) + (1,) * (pred.ndim - 2))
-        diff = where(Tensor(real), diff, 0.0)
+        diff = where(Tensor(real, device=pred.device), diff, 0.0)
     squares = diff * diff
     if reduction == "none":
         return squares

@@ -55,8 +55,9 @@ def copy_batch(batch_size, length, num_symbols, device=None):
                            device=device)
     xp = src.xp
     column = xp.full((batch_size, 1), BOS, dtype=src.data.dtype)
-    tgt_in = Tensor(xp.concatenate([column, src.data], axis=1))
-    tgt_out = Tensor(xp.concatenate([src.data, column * 0 + EOS], axis=1))
+    tgt_in = Tensor(xp.concatenate([column, src.data], axis=1), device=src.device)
+    tgt_out = Tensor(xp.concatenate([src.data, column * 0 + EOS], axis=1),
+                     device=src.device)
     return src, tgt_in, tgt_out
 
 
@@ -69,7 +70,8 @@ def copy_logits(model, src, tgt_in):
     if _is_encoder_decoder(model):
         return model(src, tgt_in)
     L = src.shape[1]
-    sequence = Tensor(src.xp.concatenate([src.data, tgt_in.data], axis=1))   # (N, 2L+1)
+    sequence = Tensor(src.xp.concatenate([src.data, tgt_in.data], axis=1),   # (N, 2L+1)
+                      device=src.device)
     return model(sequence)[:, L:]            # position L + t predicts target token t
 
 
@@ -85,8 +87,8 @@ def copy_predictions(model, src, use_cache=True):
     else:
         prefix = xp.concatenate([src.data, xp.full((src.shape[0], 1), BOS,
                                                    dtype=src.data.dtype)], axis=1)
-        out = greedy_decode(model, Tensor(prefix), L, use_cache=use_cache)    # (N, 2L+1)
-    return Tensor(out.data[:, -L:])
+        out = greedy_decode(model, Tensor(prefix, device=src.device), L, use_cache=use_cache)    # (N, 2L+1)
+    return Tensor(out.data[:, -L:], device=src.device)
 
 
 def copy_accuracy(model, src, use_cache=True):

@@ -36,7 +36,7 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
     future = xp.arange(sz)[None, :] > xp.arange(sz)[:, None]           # (T, T): j > i
     mask = xp.where(future, xp.asarray(most_negative(xp, dtype), dtype=dtype),
                     xp.zeros((), dtype=dtype))
-    return minigrad.Tensor(mask)
+    return minigrad.Tensor(mask, device=device)
 
 
 class _FeedForwardBlock(Module):

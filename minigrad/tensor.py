@@ -18,6 +18,9 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
+            # a Tensor keeps its device (Parameter(minigrad.zeros(3, device="cpu")) stays on the
+            # CPU, as nn.Parameter does); its host array alone would go to the default device
+            device = data.device if device is None else device
             data = data.data
         if dtype is not None:
             dtype = backend.dtype_of(dtype)
