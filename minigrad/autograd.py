@@ -109,6 +109,7 @@ def backward(root, grad=None, retain_graph=False):
     root: a Tensor.  grad: dL/d(root), same shape (may be omitted for a one-element root).
     retain_graph: keep saved arrays, so that a second backward can run through the graph.
     """
+    from . import backend
     from .tensor import Tensor
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph "
@@ -126,6 +127,12 @@ def backward(root, grad=None, retain_graph=False):
         if tuple(grad.shape) != root.shape:
             raise RuntimeError(f"backward: gradient of shape {tuple(grad.shape)} given for "
                                f"an output of shape {root.shape}; expected the same shape")
+        if backend.device_of(grad) != root.device:
+            # caught here: otherwise the first backward kernel fails on mixed arrays, far
+            # from the cause (torch: "invalid gradient ... expected device")
+            raise RuntimeError(f"backward: gradient on {backend.device_of(grad)} given for an output on "
+                               f"{root.device}; expected the same device: "
+                               f"y.backward(grad.to({root.device!r}))")
 
     if root._node is None:            # a leaf: d(root)/d(root) = 1
         root._accumulate(grad.copy())   # never keep the caller's array as .grad

@@ -52,9 +52,15 @@ def test_backward_of_non_scalar_needs_a_gradient():
         y.backward()
     with pytest.raises(RuntimeError, match=r"gradient of shape \(3,\) given for an output of "
                                            r"shape \(2,\)"):
-        y.backward(mg.zeros(3, dtype="float64"))
-    y.backward(mg.tensor([1.0, 10.0], dtype="float64"))
+        y.backward(mg.zeros(3, dtype="float64", device=x.device))
+    y.backward(mg.tensor([1.0, 10.0], dtype="float64", device=x.device))
     np.testing.assert_array_equal(host(x.grad), [2.0, 20.0])
+
+
+def test_backward_gradient_on_another_device_is_a_clear_error():
+    y = mg.ones(2, device="cpu", requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"gradient on guard given for an output on cpu"):
+        y.backward(mg.ones(2, device="guard"))
 
 
 def test_backward_without_graph_is_an_error():
@@ -191,7 +197,7 @@ def test_leaf_grads_are_independent_arrays():
 
 
 def test_device_mismatch_between_cpu_and_guard():
-    a = mg.ones(2, 3)
+    a = mg.ones(2, 3, device="cpu")
     b = mg.ones(2, 3, device="guard")
     with pytest.raises(RuntimeError, match=r"Add: all tensors must be on one device, got "
                                            r"\(2, 3\) on cpu, \(2, 3\) on guard"):

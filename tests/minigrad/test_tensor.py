@@ -87,15 +87,22 @@ def test_retain_grad_and_register_hook():
 
 
 def test_repr():
-    assert repr(mg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
-    assert repr(mg.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
+    assert repr(mg.tensor([1.0, 2.0], device="cpu")) == "tensor([1., 2.])"
+    assert repr(mg.tensor([1, 2], device="cpu")) == "tensor([1, 2], dtype=int64)"
     assert "requires_grad=True" in repr(mg.ones(1, requires_grad=True))
     assert "grad_fn=<MulBackward>" in repr(mg.ones(1, requires_grad=True) * 2)
     assert "device='guard'" in repr(mg.ones(1, device="guard"))
 
 
+def test_tensor_of_a_tensor_keeps_its_device():
+    # Parameter(t) as nn.Parameter: whatever the default device, t's device is kept
+    for device in ("cpu", "guard"):
+        assert mg.Tensor(mg.zeros(2, device=device)).device == device
+        assert mg.nn.Parameter(mg.zeros(2, device=device)).device == device
+
+
 def test_to_moves_between_devices_with_gradient():
-    x = mg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    x = mg.tensor([1.0, 2.0], dtype="float64", device="cpu", requires_grad=True)
     assert x.to("cpu") is x
     y = x.to("guard")
     assert y.device == "guard"
