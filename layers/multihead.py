@@ -247,7 +247,7 @@ class MultiheadAttention(Module):
         sink = []
         heads, weights = attention(q, k, v, mask, dropout_p, is_causal,
                                    need_weights=need_weights, weights_sink=sink)
-        self.last_attn_weights = Tensor(sink[0], device=q.device)         # (N, nh, T, S), no graph
+        self.last_attn_weights = Tensor(sink[0], device=q.device)   # (N, nh, T, S), no graph
         out = MergeHeadsProjection.apply(heads, self.out_proj.weight, self.out_proj.bias,
                                          batch_first=self.batch_first)
         if need_weights and average_attn_weights:

@@ -88,7 +88,8 @@ def sequence_cross_entropy(logits, targets, lengths=None, mask=None, batch_first
         xp = logits.xp
         flat_targets = xp.where(real.reshape(-1), flat_targets, PAD_TARGET)
     V = logits.shape[2]
-    loss = cross_entropy(logits.reshape(-1, V), Tensor(flat_targets, device=logits.device), ignore_index=PAD_TARGET,
+    flat_targets = Tensor(flat_targets, device=logits.device)   # device=: may be a host array
+    loss = cross_entropy(logits.reshape(-1, V), flat_targets, ignore_index=PAD_TARGET,
                          reduction=reduction, label_smoothing=label_smoothing)
     return loss.reshape(tuple(targets.shape)) if reduction == "none" else loss
 

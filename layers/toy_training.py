@@ -87,7 +87,8 @@ def copy_predictions(model, src, use_cache=True):
     else:
         prefix = xp.concatenate([src.data, xp.full((src.shape[0], 1), BOS,
                                                    dtype=src.data.dtype)], axis=1)
-        out = greedy_decode(model, Tensor(prefix, device=src.device), L, use_cache=use_cache)    # (N, 2L+1)
+        prefix = Tensor(prefix, device=src.device)
+        out = greedy_decode(model, prefix, L, use_cache=use_cache)    # (N, 2L+1)
     return Tensor(out.data[:, -L:], device=src.device)
 
 
