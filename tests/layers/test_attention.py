@@ -11,7 +11,7 @@ from layers.attention import (AttentionFunction, attention, attention_composed,
                               scaled_dot_product_attention)
 
 
-def _qkv(rng, device="cpu", N=2, nh=2, T=4, S=5, hd=3, dtype="float64"):
+def _qkv(rng, device=None, N=2, nh=2, T=4, S=5, hd=3, dtype="float64"):
     return [minigrad.tensor(rng.standard_normal(shape), dtype=dtype, device=device,
                             requires_grad=True)
             for shape in ((N, nh, T, hd), (N, nh, S, hd), (N, nh, S, hd))]

@@ -8,7 +8,7 @@ import minigrad
 from layers import Dropout, Identity, Linear, Sequential
 
 
-def model(device="cpu"):
+def model(device=None):
     return Sequential(Linear(3, 8, device=device), Dropout(0.1), Linear(8, 2, device=device))
 
 

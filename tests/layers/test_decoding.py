@@ -9,11 +9,11 @@ from layers import Seq2SeqTransformer, TransformerLM, beam_search, greedy_decode
 from layers.decoding import gnmt_length_penalty
 
 
-def lm(device="cpu"):
+def lm(device=None):
     return TransformerLM(11, 8, 2, 2, 16, dropout=0.1, max_len=24, device=device)
 
 
-def seq2seq(device="cpu"):
+def seq2seq(device=None):
     return Seq2SeqTransformer(9, 10, d_model=8, nhead=2, num_encoder_layers=1,
                               num_decoder_layers=2, dim_feedforward=16, dropout=0.1,
                               max_len=24, device=device)

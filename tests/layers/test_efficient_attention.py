@@ -45,7 +45,7 @@ def reference(q, k, v, mask=None, is_causal=False, window=None, scale=None):
     return weights @ v
 
 
-def leaves(rng, shapes, dtype=np.float64, device="cpu"):
+def leaves(rng, shapes, dtype=np.float64, device=None):
     return [mg.tensor(rng.standard_normal(s).astype(dtype), device=device, requires_grad=True)
             for s in shapes]
 

@@ -8,14 +8,14 @@ import minigrad
 from layers import TransformerLM
 
 
-def tiny_lm(dtype="float64", device="cpu", **options):
+def tiny_lm(dtype="float64", device=None, **options):
     settings = dict(vocab_size=5, d_model=4, nhead=2, num_layers=1, dim_feedforward=8,
                     dropout=0.0, max_len=8)
     settings.update(options)
     return TransformerLM(**settings, device=device, dtype=dtype)
 
 
-def tokens(rng, N=2, T=3, V=5, device="cpu"):
+def tokens(rng, N=2, T=3, V=5, device=None):
     return minigrad.tensor(rng.integers(0, V, (N, T)), device=device)
 
 

@@ -17,7 +17,7 @@ def _mha(batch_first, bias=True, dropout=0.0):
     return mha
 
 
-def _x(rng, L, batch_first, device="cpu"):
+def _x(rng, L, batch_first, device=None):
     shape = (N, L, E) if batch_first else (L, N, E)
     return minigrad.tensor(rng.standard_normal(shape), dtype="float64", device=device,
                            requires_grad=True)

@@ -8,7 +8,7 @@ from minigrad.ops.nn import LayerNormFunction
 from layers.norm import LayerNorm, layer_norm_composed
 
 
-def _inputs(rng, device="cpu", shape=(2, 3, 4), k=1):
+def _inputs(rng, device=None, shape=(2, 3, 4), k=1):
     x = minigrad.tensor(rng.standard_normal(shape), dtype="float64", device=device,
                         requires_grad=True)
     params = [minigrad.tensor(rng.standard_normal(shape[len(shape) - k:]), dtype="float64",

@@ -10,7 +10,7 @@ T, N, D, H = 3, 2, 2, 2
 CLASSES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
-def _tensor(rng, *shape, device="cpu", grad=True):
+def _tensor(rng, *shape, device=None, grad=True):
     return minigrad.tensor(rng.standard_normal(shape), dtype="float64", device=device,
                            requires_grad=grad)
 
@@ -21,7 +21,7 @@ def _call(module, x, state, impl):
     return (output, *final) if isinstance(final, tuple) else (output, final)
 
 
-def _state(rng, kind, layers_dirs, device="cpu"):
+def _state(rng, kind, layers_dirs, device=None):
     if kind == "lstm":
         return (_tensor(rng, layers_dirs, N, H, device=device),
                 _tensor(rng, layers_dirs, N, H, device=device))

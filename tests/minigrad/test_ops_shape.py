@@ -145,11 +145,11 @@ def test_cat_error_names_both_shapes_and_the_dim(device):
 
 
 def test_cat_of_different_devices_or_dtypes_is_a_clear_error():
-    a = mg.zeros(2, 3)
+    a = mg.zeros(2, 3, device="cpu")
     with pytest.raises(RuntimeError, match=r"cat: tensor 0 is on cpu but tensor 1 is on guard"):
         mg.cat([a, mg.zeros(2, 3, device="guard")])
     with pytest.raises(TypeError, match=r"stack: tensor 0 has dtype float32 but tensor 1 has float64"):
-        mg.stack([a, mg.zeros(2, 3, dtype="float64")])
+        mg.stack([a, mg.zeros(2, 3, dtype="float64", device="cpu")])
 
 
 def test_expand_errors(device):
