@@ -8,6 +8,7 @@ import pytest
 
 import minigrad
 from layers import LSTM, RNN
+from layer_testing import fill_
 
 T, N, D, H = 100, 4, 8, 16
 
@@ -30,7 +31,7 @@ def _step_norms(module, x, rng):
 def test_tanh_rnn_with_contracting_weights_vanishes(inputs, rng):
     rnn = RNN(D, H, dtype="float64")
     q, _ = np.linalg.qr(rng.standard_normal((H, H)))
-    rnn.weight_hh_l0.data[...] = 0.5 * q        # every singular value 0.5: radius = norm = 0.5
+    fill_(rnn.weight_hh_l0, 0.5 * q)            # every singular value 0.5: radius = norm = 0.5
     norms, _ = _step_norms(rnn, inputs, rng)
     # dL/dh_{t-1} = (dL/dh_t * (1 - h_t^2)) @ W_hh and |tanh'| <= 1, so each step back
     # shrinks the gradient at least by ||W_hh|| = 0.5:  ||dL/dh_0|| <= 0.5^99 ||dL/dh_99||
@@ -43,7 +44,7 @@ def test_tanh_rnn_with_contracting_weights_vanishes(inputs, rng):
 def test_relu_rnn_with_expanding_weights_explodes_and_clipping_bounds_the_step(inputs, rng):
     rnn = RNN(D, H, nonlinearity="relu", dtype="float64")
     with minigrad.no_grad():
-        rnn.weight_hh_l0.data[...] = 1.2 * np.eye(H)    # radius 1.2
+        fill_(rnn.weight_hh_l0, 1.2 * np.eye(H))         # radius 1.2
         rnn.weight_ih_l0.data[...] *= 0.1               # |x W_ih^T| < 0.1 per unit ...
         rnn.bias_ih_l0.data[...] = 1.0                  # ... so the pre-activation stays > 0
     norms, output = _step_norms(rnn, inputs, rng)

@@ -5,6 +5,7 @@ import pytest
 import minigrad
 from minigrad import gradcheck
 from layers.multihead import HeadsProjection, MergeHeadsProjection, MultiheadAttention, mha_mask
+from layer_testing import fill_
 
 E, NH, N, T, S = 4, 2, 2, 3, 4
 
@@ -13,7 +14,7 @@ def _mha(batch_first, bias=True, dropout=0.0):
     mha = MultiheadAttention(E, NH, dropout=dropout, bias=bias,
                              batch_first=batch_first).to(dtype="float64")
     for p in mha.parameters():                     # non-zero biases, so they are checked
-        p.data[...] = np.random.default_rng(p.numel()).standard_normal(p.shape)
+        fill_(p, np.random.default_rng(p.numel()).standard_normal(p.shape))
     return mha
 
 

@@ -10,6 +10,7 @@ from layers.transformer import (Transformer, TransformerDecoder, TransformerDeco
                                 TransformerEncoder, TransformerEncoderLayer,
                                 generate_square_subsequent_mask)
 from layers.seq2seq import Seq2SeqTransformer
+from layer_testing import fill_
 
 E, NH, FF, N, T, S = 4, 2, 6, 2, 3, 4
 
@@ -21,7 +22,7 @@ def _x(rng, shape):
 def _double(module):
     module = module.to(dtype="float64")
     for p in module.parameters():                  # non-trivial norms and biases
-        p.data[...] = np.random.default_rng(p.numel()).standard_normal(p.shape) * 0.5
+        fill_(p, np.random.default_rng(p.numel()).standard_normal(p.shape) * 0.5)
     return module
 
 
