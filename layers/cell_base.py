@@ -133,7 +133,8 @@ class RecurrentCellBase(Module):
         gates = self.num_gates * hidden_size
 
         def param(*shape):
-            return Parameter(xp.zeros(shape, dtype=dtype))
+            # device= too: a host (NumPy) array alone would go to the default device
+            return Parameter(xp.zeros(shape, dtype=dtype), device=device)
 
         self.weight_ih = param(gates, input_size)
         self.weight_hh = param(gates, hidden_size)

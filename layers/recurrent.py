@@ -70,8 +70,9 @@ class RNNBase(Module):
                 if bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 for kind, shape in shapes.items():
+                    # device= too: a host (NumPy) array alone would go to the default device
                     setattr(self, f"{kind}_l{layer}{suffix}",
-                            Parameter(xp.zeros(shape, dtype=dtype)))
+                            Parameter(xp.zeros(shape, dtype=dtype), device=device))
         self.reset_parameters()
 
     @property
