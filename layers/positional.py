@@ -102,9 +102,12 @@ def rotary_angles(positions, head_dim, base=10000.0, dtype=None, device=None):
                          f"{head_dim}")
     if isinstance(positions, Tensor):
         positions = positions.data
-    xp = backend.get_backend(device).xp if not backend.is_array(positions) \
-        else backend.array_module(positions)
-    positions = xp.asarray(positions, dtype=backend.float64)
+    if device is None and backend.is_array(positions):
+        device = backend.device_of(positions)
+    # onto ``device`` when given: host positions with a device x (apply_rotary) must not
+    # leave cos/sin as NumPy arrays to be mixed with x's arrays
+    positions = backend.as_array(positions, dtype=backend.float64, device=device)
+    xp = backend.array_module(positions)
     inv_freq = xp.exp(xp.arange(0, head_dim, 2, dtype=backend.float64)
                       * (-math.log(base) / head_dim))                        # (hd/2,)
     angles = positions[..., None] * inv_freq                                # (..., hd/2)

@@ -33,8 +33,10 @@ def sequence_mask(lengths, T, device=None):
     if isinstance(lengths, Tensor):
         device = lengths.device if device is None else device
         lengths = lengths.data
-    xp = backend.get_backend(device).xp
-    lengths = xp.asarray(lengths)
+    # as_array, not xp.asarray: lengths on another device (a guard Tensor for a CPU mask,
+    # a host array for a GPU one) are moved, where xp.asarray would fail on them
+    lengths = backend.as_array(lengths, device=device)
+    xp = backend.array_module(lengths)
     if lengths.ndim != 1 or (lengths.size and lengths.dtype.kind not in "iu"):
         raise ValueError(f"sequence_mask: lengths must be a 1-dim sequence of ints (N,), got "
                          f"shape {tuple(lengths.shape)} dtype {lengths.dtype}")

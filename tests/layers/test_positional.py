@@ -68,7 +68,7 @@ def test_rotary_keeps_norms_and_gradchecks(rng):
     y = apply_rotary(x, positions).detach().numpy()
     np.testing.assert_allclose(np.linalg.norm(y, axis=-1),
                                np.linalg.norm(x.detach().numpy(), axis=-1))
-    cos, sin = rotary_angles(positions, 6, dtype="float64")
+    cos, sin = rotary_angles(positions, 6, dtype="float64", device=x.device)
     gradcheck(lambda x: Rotary.apply(x, cos[:, None], sin[:, None]), [x])
     with pytest.raises(ValueError, match="even"):
         apply_rotary(minigrad.zeros(1, 1, 2, 5), [0, 1])

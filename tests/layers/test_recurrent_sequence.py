@@ -64,7 +64,8 @@ def test_one_graph_node_per_layer(rng):
 def test_reverse_direction_is_the_forward_one_on_flipped_time(rng):
     x, h0, c0, *weights = _inputs(rng, "cpu", "gru")
     out_rev, h_rev = RecurrentSequence.apply(x, h0, None, *weights, mode="gru", reverse=True)
-    flipped = minigrad.tensor(x.detach().numpy()[::-1].copy(), dtype="float64")
+    flipped = minigrad.tensor(x.detach().numpy()[::-1].copy(), dtype="float64",
+                              device=x.device)
     out_fwd, h_fwd = RecurrentSequence.apply(flipped, h0, None, *weights, mode="gru")
     np.testing.assert_allclose(out_rev.detach().numpy(), out_fwd.detach().numpy()[::-1],
                                rtol=1e-12)
@@ -80,8 +81,8 @@ def test_recording_hidden_grads_are_the_totals(rng):
     assert recording.hidden_grads is None
     grad_out = rng.standard_normal((T, N, H))
     grad_hn = rng.standard_normal((N, H))
-    ((output * minigrad.tensor(grad_out)).sum() + (h_n * minigrad.tensor(grad_hn)).sum()
-     ).backward()
+    ((output * minigrad.tensor(grad_out, device=x.device)).sum()
+     + (h_n * minigrad.tensor(grad_hn, device=x.device)).sum()).backward()
     # at the last step nothing comes back from the future: dL/dh_{T-1} = grad_out + grad_h_n
     np.testing.assert_allclose(recording.hidden_grads[-1], grad_out[-1] + grad_hn, rtol=1e-12)
     # dL/dh_0 (before the first step) is what reaches h0
