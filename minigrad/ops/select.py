@@ -1,4 +1,4 @@
-"""Selection ops: where, masked_fill, elementwise maximum/minimum, and comparisons.
+"""Selection ops: where, masked_fill, tril/triu, elementwise maximum/minimum, comparisons.
 
 Each picks, element by element, one of its inputs; the gradient goes back to whichever
 input was picked (``where``'s condition and the comparisons get none).
@@ -8,7 +8,7 @@ from ..tensor import Tensor
 from .. import backend
 from ._util import shape_of, broadcast_shapes, broadcasting, unbroadcast, as_tensor_like
 
-__all__ = ["where", "masked_fill", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"]
+__all__ = ["where", "masked_fill", "tril", "triu", "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"]
 
 
 class Where(Function):
@@ -43,6 +43,32 @@ def masked_fill(x, mask, value):
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
     broadcast_shapes("masked_fill", x.shape, getattr(mask, "shape", ()))
     return where(mask, value, x)
+
+
+class Triangle(Function):
+    """Keep the lower (tril) or upper (triu) triangle of the last two dims, zero the rest."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0, upper=False):
+        if x.ndim < 2:
+            raise ValueError(f"{'triu' if upper else 'tril'}: expected at least 2 dims, got "
+                             f"shape {tuple(x.shape)}")
+        ctx.diagonal, ctx.upper = diagonal, upper
+        keep = ctx.xp.triu if upper else ctx.xp.tril
+        return keep(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):        # kept entries pass their gradient, zeroed ones get none
+        keep = ctx.xp.triu if ctx.upper else ctx.xp.tril
+        return keep(grad, ctx.diagonal)
+
+
+def tril(x, diagonal=0):
+    return Triangle.apply(x, diagonal=diagonal, upper=False)
+
+
+def triu(x, diagonal=0):
+    return Triangle.apply(x, diagonal=diagonal, upper=True)
 
 
 class Maximum(Function):

@@ -10,7 +10,7 @@ from ._util import normalize_dim, unbroadcast
 
 __all__ = ["reshape", "view", "permute", "transpose", "swapaxes", "swapdims", "to", "clone",
            "expand", "expand_as", "squeeze", "unsqueeze", "flatten", "cat", "concatenate",
-           "stack", "split", "chunk", "pad", "tril", "triu", "contiguous", "repeat"]
+           "stack", "split", "chunk", "pad", "contiguous", "repeat"]
 
 
 def _shape_args(shape):
@@ -336,32 +336,6 @@ def pad(x, pad, value=0.0):
     for k in range(len(pad) // 2):          # pair k pads dim -(k+1)
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
     return Pad.apply(x, widths=tuple(widths), value=value)
-
-
-class Triangle(Function):
-    """Keep the lower (tril) or upper (triu) triangle of the last two dims, zero the rest."""
-
-    @staticmethod
-    def forward(ctx, x, diagonal=0, upper=False):
-        if x.ndim < 2:
-            raise ValueError(f"{'triu' if upper else 'tril'}: expected at least 2 dims, got "
-                             f"shape {tuple(x.shape)}")
-        ctx.diagonal, ctx.upper = diagonal, upper
-        keep = ctx.xp.triu if upper else ctx.xp.tril
-        return keep(x, diagonal)
-
-    @staticmethod
-    def backward(ctx, grad):        # kept entries pass their gradient, zeroed ones get none
-        keep = ctx.xp.triu if ctx.upper else ctx.xp.tril
-        return keep(grad, ctx.diagonal)
-
-
-def tril(x, diagonal=0):
-    return Triangle.apply(x, diagonal=diagonal, upper=False)
-
-
-def triu(x, diagonal=0):
-    return Triangle.apply(x, diagonal=diagonal, upper=True)
 
 
 # ---------------------------------------------------------------- devices and copies
