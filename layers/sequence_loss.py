@@ -16,7 +16,7 @@ Layout: ``batch_first=True`` (the default here) means logits (N, T, V) and targe
 ``mask`` is in the targets' layout; ``lengths`` is always (N,).
 """
 from minigrad import backend
-from minigrad.ops.elementwise import where
+from minigrad.ops.select import where
 from minigrad.ops.loss import cross_entropy
 from minigrad.tensor import Tensor
 

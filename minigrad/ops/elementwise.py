@@ -9,7 +9,7 @@ import operator
 from ..function import Function
 from ..tensor import Tensor
 from ._util import shape_of, broadcasting, unbroadcast, as_tensor_like
-from .select import maximum, minimum, where   # noqa: F401  (where: for older imports)
+from .select import maximum, minimum
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "tanh",
            "sigmoid", "relu", "gelu", "abs", "clip", "clamp", "as_tensor_like"]
