@@ -7,30 +7,50 @@ unrolled over a long sequence, works as well as a chain of 2.  Gradients of leav
 in ``.grad``, as in PyTorch.
 
 Nodes are the ``Context`` objects of ``minigrad.function``: ``node.edges`` say where each
-input's gradient goes (a leaf Tensor, or ``(node, output index)``), and a Tensor points back to the node that made it (``tensor._node``, output ``tensor._index``).
+input's gradient goes (a leaf Tensor, the node that made it, or ``(node, output index)``),
+and a Tensor points back to the node that made it (``tensor._node``, output ``tensor._index``).
 """
 import contextlib
 import gc
 import weakref
 
 __all__ = ["backward", "no_grad", "enable_grad", "grad_enabled", "set_grad_enabled",
-           "detect_anomaly", "anomaly_check"]
+           "detect_anomaly", "anomaly_check", "shared"]
 
 _state = {"grad": True, "anomaly": False}
 
 # The cyclic garbage collector and the graph.  Every op leaves a few container objects alive
-# (Tensor, Context, edge tuples) and Python runs a collection each 700 such allocations, and
-# a full one, over every object alive, each time the heap grew by a quarter: on a long graph
-# that is most of the cost of recording it (benchmarks/engine_overhead.py, 200,000-op chain,
-# forward: 21.8 us/op at threshold 700, 11.8 at 10,000, 8.0 with the collector off).  It
-# never finds anything here: nodes hold no reference cycles (retain_grad's hook holds its
-# tensor weakly), so reference counting frees a graph as soon as its output goes.  Hence a
-# gen-0 threshold of at least 10,000 (Python 3.13 moved its own default to 2,000): cyclic
-# garbage elsewhere is collected a little later, never left behind.  Turning the collector
-# off while recording would need to know when user code is recording, which the engine cannot.
+# (its Context, the tuples of its edges and saved values) and Python runs a collection each
+# 700 such allocations, and a full one, over every object alive, each time the heap grew by
+# a quarter: on a long graph that was most of the cost of recording it.  It never finds
+# anything here: nodes hold no reference cycles (retain_grad's hook holds its tensor weakly),
+# so reference counting frees a graph as soon as its output goes.  So the engine keeps the
+# collector's work small in two ways: a gen-0 threshold of at least 10,000 (Python 3.13 moved
+# its own default to 2,000; cyclic garbage elsewhere is collected a little later, never left
+# behind), and few new objects per node: output 0 is an edge without a tuple, and shapes and
+# output metadata are shared between nodes (``shared`` below).  benchmarks/engine_overhead.py,
+# 200,000-op chain, forward: 21.8 us/op at threshold 700, 11.8 at 10,000, 6 with shared
+# values; 5.4 with the collector off.  Turning the collector off while recording would need
+# to know when user code is recording, which the engine cannot.
 _GC_THRESHOLD = 10_000
 if gc.get_threshold()[0] < _GC_THRESHOLD:       # never lower what the user set
     gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+_SHARED = {}
+
+
+def shared(value):
+    """One copy, shared by every graph node, of a hashable value (a shape, output metadata).
+
+    ``shared((4, 256)) is shared((4, 256))``: a graph of 200,000 ops with one shape keeps
+    one tuple for it, not 200,000.  Bounded: values that come and go never pile up.
+    """
+    copy = _SHARED.get(value)
+    if copy is None:
+        if len(_SHARED) >= 10_000:
+            _SHARED.clear()
+        copy = _SHARED[value] = value
+    return copy
 
 
 def grad_enabled():
@@ -110,6 +130,7 @@ def backward(root, grad=None, retain_graph=False):
     retain_graph: keep saved arrays, so that a second backward can run through the graph.
     """
     from . import backend
+    from .function import Context
     from .tensor import Tensor
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph "
@@ -143,15 +164,18 @@ def backward(root, grad=None, retain_graph=False):
     stack = [root._node]
     while stack:
         node = stack.pop()
-        if node.released:
+        if node.saved is None:
             raise RuntimeError(
                 f"backward: trying to go through the graph a second time ({node.name} "
                 "has freed its saved arrays after the first backward); pass "
                 "retain_graph=True to the first backward if you need a second")
         for edge in node.edges:
-            if type(edge) is not tuple:          # None, or a leaf Tensor
+            if type(edge) is Context:            # output 0 of that node
+                child = edge
+            elif type(edge) is tuple:            # (node, output index)
+                child = edge[0]
+            else:                                # None, or a leaf Tensor
                 continue
-            child = edge[0]
             if child in consumers:
                 consumers[child] += 1
             else:
@@ -193,14 +217,17 @@ def backward(root, grad=None, retain_graph=False):
         for edge, g in zip(node.edges, input_grads):
             if edge is None:
                 continue
-            if type(edge) is not tuple:          # a leaf: sum now, .grad at the end
+            if type(edge) is Context:
+                child, index = edge, 0
+            elif type(edge) is tuple:
+                child, index = edge
+            else:                                # a leaf: sum now, .grad at the end
                 if g is not None:
                     if g.shape != edge.data.shape:
                         _grad_shape_error(node, g, edge.data.shape)
                     old = leaf_grads.get(edge)
                     leaf_grads[edge] = g if old is None else old + g
                 continue
-            child, index = edge
             if g is not None:
                 if g.shape != child.output_meta[index][0]:
                     _grad_shape_error(node, g, child.output_meta[index][0])

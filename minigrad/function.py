@@ -25,7 +25,7 @@ needs no gradient).  Keyword arguments are settings, never differentiated.
 gradients are wanted, records the context as the graph node of the outputs.
 """
 from . import backend
-from .autograd import anomaly_check, _state
+from .autograd import anomaly_check, shared, _state
 from .tensor import Tensor
 
 __all__ = ["Function", "Context"]
@@ -35,15 +35,16 @@ class Context:
     """What forward leaves for backward: saved arrays and settings (``ctx.foo = ...``).
 
     Also the graph node.  ``edges`` say where each input's gradient goes: ``None`` (not a
-    Tensor, or needs no gradient), the leaf Tensor itself (its ``.grad`` accumulates), or
-    ``(node, output index)`` of the op that made it.  A node keeps no input Tensors, so the
-    graph holds on to exactly the arrays that backwards saved, as PyTorch's does.  After a
-    backward the saved arrays are released unless ``retain_graph=True``.
+    Tensor, or needs no gradient), the leaf Tensor itself (its ``.grad`` accumulates), the
+    node that made it (output 0, the common case) or ``(node, output index)``.  A node keeps
+    no input Tensors, so the graph holds on to exactly the arrays that backwards saved, as
+    PyTorch's does.  After a backward the saved arrays are released (``saved`` becomes None)
+    unless ``retain_graph=True``.
     """
     # One node per op is made on every call: slots make the fixed fields cheap to set, and
     # "__dict__" still lets a forward keep any setting it likes (ctx.dims = ...).
     __slots__ = ("fn", "xp", "saved", "needs_input_grad", "edges", "output_meta",
-                 "out_hooks", "released", "__dict__")
+                 "out_hooks", "__dict__")
 
     def __init__(self, fn, xp, needs_input_grad):
         self.fn = fn
@@ -51,9 +52,8 @@ class Context:
         self.saved = ()
         self.needs_input_grad = needs_input_grad   # known before forward: save only what is needed
         self.edges = ()
-        self.output_meta = ()       # (shape, dtype) of each output, to build zero grads
+        self.output_meta = ()       # ((shape, dtype) of each output): to build zero grads
         self.out_hooks = None       # {output index: [hook, ...]} for register_hook/retain_grad
-        self.released = False
 
     def save_for_backward(self, *arrays):
         """Keep exactly what backward needs; released after backward."""
@@ -61,7 +61,10 @@ class Context:
 
     def release(self):
         self.saved = None
-        self.released = True
+
+    @property
+    def released(self):
+        return self.saved is None
 
     @property
     def name(self):
@@ -121,19 +124,30 @@ class Function:
             if single:
                 return _wrap(outputs[0], None, 0)
             return tuple(_wrap(out, None, 0) for out in outputs)
-        # only float outputs carry a gradient (argmax indices, masks do not)
-        results = [_wrap(out, ctx if out.dtype.kind == "f" else None, index)
-                   for index, out in enumerate(outputs)]
         edges = []
         for arg, need in zip(args, needs):
-            edges.append(None if not need else arg if arg._node is None
-                         else (arg._node, arg._index))
+            if not need:
+                edges.append(None)
+            elif arg._node is None:                 # a leaf: its .grad accumulates
+                edges.append(arg)
+            else:                                   # the op that made it, and which output
+                edges.append(arg._node if arg._index == 0 else (arg._node, arg._index))
         ctx.edges = tuple(edges)
-        ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
-        return results[0] if single else tuple(results)
+        ctx.output_meta = _output_meta(outputs)
+        # only float outputs carry a gradient (argmax indices, masks do not)
+        if single:
+            out = outputs[0]
+            return _wrap(out, ctx if out.dtype.kind == "f" else None, 0)
+        return tuple(_wrap(out, ctx if out.dtype.kind == "f" else None, index)
+                     for index, out in enumerate(outputs))
 
 
 _wrap = Tensor._from_op       # an op's output array as a Tensor, no copy
+
+
+def _output_meta(outputs):
+    """((shape, dtype) of each output), one tuple shared by nodes with the same outputs."""
+    return shared(tuple([(out.shape, out.dtype) for out in outputs]))
 
 
 def _device_error(fn, args):

@@ -123,7 +123,12 @@ class Neg(Function):
         return -grad
 
 
+_OPERAND = (Tensor, int, float)     # taken as they are (bool is an int)
+
+
 def _binary(fn, a, b):
+    if isinstance(a, _OPERAND) and isinstance(b, _OPERAND):     # the common case, fast
+        return fn.apply(a, b)
     like = a if isinstance(a, Tensor) else b
     return fn.apply(as_tensor_like(a, like), as_tensor_like(b, like))
 

@@ -28,6 +28,25 @@ def test_backward_is_not_recursive_200000_op_chain():
     assert x.grad.item() == 3.0
 
 
+def test_a_recorded_graph_leaves_two_objects_per_op_for_the_garbage_collector():
+    # What a node must keep for the cyclic collector to walk: itself and its edges tuple.
+    # Saved arrays, shapes and output metadata are untracked or shared, so a long unrolled
+    # graph does not make every collection slower (docs/architecture.md, "The graph").
+    import gc
+    x, w = mg.tensor(np.ones(4), requires_grad=True), mg.tensor(np.ones(4), requires_grad=True)
+    gc.collect()
+    before = len(gc.get_objects())
+    y = x
+    for _ in range(500):                                   # 2,000 ops: + * tanh - and a number
+        y = mg.tanh((y + w) * w) - 0.5
+    gc.collect()
+    per_op = (len(gc.get_objects()) - before) / 2000
+    assert per_op <= 2.05, f"{per_op:.2f} objects per recorded op"
+    del y
+    gc.collect()
+    assert len(gc.get_objects()) - before < 50           # and dropping the output frees them
+
+
 def test_gradients_accumulate_across_backwards(device):
     x = leaf([1.0, 2.0], device)
     (x * x).sum().backward()
