@@ -32,8 +32,10 @@ def test_a_recorded_graph_leaves_two_objects_per_op_for_the_garbage_collector():
     # What a node must keep for the cyclic collector to walk: itself and its edges tuple.
     # Saved arrays, shapes and output metadata are untracked or shared, so a long unrolled
     # graph does not make every collection slower (docs/architecture.md, "The graph").
+    # (on the CPU: NumPy arrays are not tracked by the collector; the guard's wrappers are)
     import gc
-    x, w = mg.tensor(np.ones(4), requires_grad=True), mg.tensor(np.ones(4), requires_grad=True)
+    x = mg.tensor(np.ones(4), requires_grad=True, device="cpu")
+    w = mg.tensor(np.ones(4), requires_grad=True, device="cpu")
     gc.collect()
     before = len(gc.get_objects())
     y = x
