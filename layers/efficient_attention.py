@@ -22,6 +22,13 @@ rebuild each weight tile as P = exp(S - lse).
 Backward (FlashAttention-2): with D = rowsum(dO * O) (N, nh, T), for every tile
 P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - D), dQ += dS K * scale,
 dK += dS^T Q * scale.  D is the softmax Jacobian term: sum_j P_ij dP_ij = dO_i . O_i.
+It walks key blocks in the outer loop (``key_block_backward``), so each key block's dK and
+dV are summed in one place and written once.
+
+On the CPU the blocks are shared by threads, one per core (``workers``, layers/cpu_threads.py):
+query blocks in the forward, key blocks in the backward, each thread with its own scratch
+tiles and its own share of dQ, added up at the end.  NumPy's elementwise kernels (the exp
+above all) run on one core, so a single thread would leave the others idle between products.
 
 Block skipping: with ``is_causal`` tiles wholly above the diagonal are never computed (half
 the work); with ``window`` tiles wholly outside the band are skipped, so the cost is
@@ -36,13 +43,14 @@ import math
 from typing import NamedTuple
 
 from minigrad import Tensor, Function, backend
+from .cpu_threads import default_workers, run_blocks
 
 __all__ = ["memory_efficient_attention", "efficient_attention_forward",
            "efficient_attention_backward", "MemoryEfficientAttention", "sliding_window_mask"]
 
-# 512: with two BLAS threads at T = 16,384 it beat 256 by ~8% and 1024 by ~10% (a 1 MiB score
-# tile: big enough products, few Python steps); with one thread 256 was ~10% better at
-# T = 2048..4096.  Re-tune on your machine with `python benchmarks/attention.py --tune T`.
+# 512: with two workers at T = 16,384 it beat 256 by ~3% and 1024 by ~15% (a 1 MiB score
+# tile: big enough products, few Python steps).  Re-tune on your machine with
+# `python benchmarks/attention.py --tune T`.
 DEFAULT_BLOCK_SIZE = 512
 
 
@@ -71,6 +79,19 @@ def key_range(i0, i1, S, is_causal, window):
         if not is_causal:
             hi = min(S, i1 - 1 + window)      # the last query sees keys < i1 - 1 + window
     return lo, hi
+
+
+def query_range(j0, j1, T, is_causal, window):
+    """Queries [lo, hi) that may see keys [j0, j1) (the mirror of key_range, for backward,
+    which walks key blocks); lo == hi when none may."""
+    lo, hi = 0, T
+    if is_causal:
+        lo = min(T, j0)                       # query i sees key j only when i >= j
+    if window is not None:
+        hi = min(T, j1 - 1 + window)          # the last key j1 - 1 is seen by i < j1 - 1 + window
+        if not is_causal:
+            lo = max(0, j0 - window + 1)      # and, both ways, by i > j0 - window
+    return lo, max(lo, hi)
 
 
 def tile_blocked(xp, i0, i1, j0, j1, is_causal, window):
@@ -111,11 +132,13 @@ def scratch(buffer, shape):
 
 # ----------------------------------------------------------------------------- kernels
 def efficient_attention_forward(q, k, v, mask=None, is_causal=False, window=None, scale=None,
-                                block_size=DEFAULT_BLOCK_SIZE):
+                                block_size=DEFAULT_BLOCK_SIZE, workers=None):
     """Blocked attention forward with an online softmax.
 
     Inputs: q (N, nh, T, hd), k and v (N, nh, S, hd), mask None or 4-dim bool (True = take part)
-    or additive float, broadcastable to (N, nh, T, S).  Returns out (N, nh, T, hd), cache.
+    or additive float, broadcastable to (N, nh, T, S).  workers: threads sharing the query
+    blocks (None: every core on NumPy arrays, see layers/cpu_threads.py).
+    Returns out (N, nh, T, hd), cache.
     """
     xp = backend.array_module(q)
     N, nh, T, hd = q.shape
@@ -125,90 +148,116 @@ def efficient_attention_forward(q, k, v, mask=None, is_causal=False, window=None
     out = xp.empty_like(q)
     lse = xp.empty((N, nh, T), dtype=q.dtype)
     b = block_size
-    tile_buf = xp.empty(N * nh * min(b, T) * min(b, S), dtype=q.dtype)  # one score tile
-    pv_buf = xp.empty(N * nh * min(b, T) * hd, dtype=q.dtype)          # P V of one tile
-    for i0 in range(0, T, b):
-        i1 = min(T, i0 + b)
-        q_blk = q[..., i0:i1, :] * scale                     # (N, nh, bq, hd), scale folded in
-        m = xp.full((N, nh, i1 - i0), fill, dtype=q.dtype)   # running max
-        l = xp.zeros((N, nh, i1 - i0), dtype=q.dtype)       # running sum of exp(s - m)
-        acc = xp.zeros((N, nh, i1 - i0, hd), dtype=q.dtype)  # running sum of exp(s - m) v
-        lo, hi = key_range(i0, i1, S, is_causal, window)
-        for j0 in range(lo - lo % b, hi, b):                 # tiles aligned to multiples of b
-            j1 = min(hi, j0 + b)
-            s = scratch(tile_buf, (N, nh, i1 - i0, j1 - j0))
-            xp.matmul(q_blk, k[..., j0:j1, :].swapaxes(-1, -2), out=s)   # (N, nh, bq, bk)
-            apply_masks(xp, s, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
-                        i0, i1, j0, j1, fill)
-            m_new = xp.maximum(m, s.max(axis=-1))            # stays >= fill, never -inf
-            alpha = xp.exp(m - m_new)                        # (N, nh, bq)
-            s -= m_new[..., None]
-            p = xp.exp(s, out=s)                             # (N, nh, bq, bk), in place
-            l *= alpha
-            l += p.sum(axis=-1)
-            acc *= alpha[..., None]
-            acc += xp.matmul(p, v[..., j0:j1, :], out=scratch(pv_buf, acc.shape))
-            m = m_new
-        # A row is empty when every score was masked (the fill, -inf, or an additive mask at or
-        # below half the fill, the rule of layers/attention.py): its max stayed that low.
-        empty = m <= 0.5 * fill
-        xp.divide(acc, xp.where(empty, 1, l)[..., None], out=out[..., i0:i1, :])
-        out[..., i0:i1, :] *= ~empty[..., None]              # empty rows: output 0
-        # lse = +inf on empty rows makes every P = exp(S - lse) = 0 there in backward.
-        lse[..., i0:i1] = xp.where(empty, xp.inf, m + xp.log(xp.where(empty, 1, l)))
+
+    def attend(query_starts):               # one worker: its query blocks, all their key tiles
+        tile_buf = xp.empty(N * nh * min(b, T) * min(b, S), dtype=q.dtype)  # one score tile
+        pv_buf = xp.empty(N * nh * min(b, T) * hd, dtype=q.dtype)          # P V of one tile
+        for i0 in query_starts:
+            i1 = min(T, i0 + b)
+            q_blk = q[..., i0:i1, :] * scale                     # (N, nh, bq, hd), scale folded in
+            m = xp.full((N, nh, i1 - i0), fill, dtype=q.dtype)   # running max
+            l = xp.zeros((N, nh, i1 - i0), dtype=q.dtype)       # running sum of exp(s - m)
+            acc = xp.zeros((N, nh, i1 - i0, hd), dtype=q.dtype)  # running sum of exp(s - m) v
+            lo, hi = key_range(i0, i1, S, is_causal, window)
+            for j0 in range(lo - lo % b, hi, b):                 # tiles aligned to multiples of b
+                j1 = min(hi, j0 + b)
+                s = scratch(tile_buf, (N, nh, i1 - i0, j1 - j0))
+                xp.matmul(q_blk, k[..., j0:j1, :].swapaxes(-1, -2), out=s)   # (N, nh, bq, bk)
+                apply_masks(xp, s, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
+                            i0, i1, j0, j1, fill)
+                m_new = xp.maximum(m, s.max(axis=-1))            # stays >= fill, never -inf
+                alpha = xp.exp(m - m_new)                        # (N, nh, bq)
+                s -= m_new[..., None]
+                p = xp.exp(s, out=s)                             # (N, nh, bq, bk), in place
+                l *= alpha
+                l += p.sum(axis=-1)
+                acc *= alpha[..., None]
+                acc += xp.matmul(p, v[..., j0:j1, :], out=scratch(pv_buf, acc.shape))
+                m = m_new
+            # A row is empty when every score was masked (the fill, -inf, or an additive mask at
+            # or below half the fill, the rule of layers/attention.py): its max stayed that low.
+            empty = m <= 0.5 * fill
+            xp.divide(acc, xp.where(empty, 1, l)[..., None], out=out[..., i0:i1, :])
+            out[..., i0:i1, :] *= ~empty[..., None]              # empty rows: output 0
+            # lse = +inf on empty rows makes every P = exp(S - lse) = 0 there in backward.
+            lse[..., i0:i1] = xp.where(empty, xp.inf, m + xp.log(xp.where(empty, 1, l)))
+
+    query_starts = list(range(0, T, b))
+    run_blocks(attend, query_starts,
+               default_workers(xp, len(query_starts)) if workers is None else workers)
     cache = EfficientAttentionCache(q, k, v, mask, out, lse, scale, is_causal, window, b)
     return out, cache
 
 
-def efficient_attention_backward(grad_out, cache):
+def efficient_attention_backward(grad_out, cache, workers=None):
     """Blocked attention backward, recomputing each score tile from q, k and lse.
 
-    Inputs: grad_out (N, nh, T, hd), the cache of the forward.
+    Inputs: grad_out (N, nh, T, hd), the cache of the forward; workers as in the forward
+    (they share the key blocks).
     Returns grad_q (N, nh, T, hd), grad_k (N, nh, S, hd), grad_v (N, nh, S, hd).
     """
+    q, k, v, mask, out, lse, scale, is_causal, window, b = cache
+    xp = backend.array_module(q)
+    S = k.shape[2]
+    D = (grad_out * out).sum(axis=-1)       # (N, nh, T): sum_j P_ij dP_ij = dO_i . O_i, per row
+    grad_k = xp.empty_like(k)
+    grad_v = xp.empty_like(v)
+
+    def through_keys(key_starts):           # one worker: its key blocks; its share of dQ
+        grad_q = xp.zeros_like(q)
+        for j0 in key_starts:
+            key_block_backward(grad_out, cache, D, j0, min(S, j0 + b), grad_q, grad_k, grad_v)
+        return grad_q
+
+    key_starts = list(range(0, S, b))
+    shares = run_blocks(through_keys, key_starts,
+                        default_workers(xp, len(key_starts)) if workers is None else workers)
+    grad_q = shares[0]
+    for share in shares[1:]:                # in worker order: the same sum on every run
+        grad_q += share
+    return grad_q, grad_k, grad_v
+
+
+def key_block_backward(grad_out, cache, D, j0, j1, grad_q, grad_k, grad_v):
+    """The gradients through keys [j0, j1): fills grad_k and grad_v there, adds to grad_q.
+
+    Inputs: grad_out (N, nh, T, hd) = dO, the forward's cache, D = rowsum(dO * O) (N, nh, T).
+    Every query tile that may see these keys is visited once; the (T, S) weights never exist.
+    """
     ### BEGIN SOLUTION hw3.efficient_attention
-    ### TODO: for each (query block, key block) tile that the forward visited, rebuild
-    ###       P = exp(Q K^T * scale + mask - lse) and accumulate grad_q, grad_k, grad_v.
-    ###       Hint: D = rowsum(dO * O); dV += P^T dO; dS = P * (dO V^T - D);
-    ###       dQ += dS K * scale; dK += dS^T Q * scale.  Never build the (T, S) matrix.
+    ### TODO: for each query tile [i0, i1) that may see keys [j0, j1) (query_range, tiles
+    ###       aligned to multiples of the block size), rebuild P = exp(Q K^T * scale + mask - lse)
+    ###       (apply_masks, tile_blocked) and accumulate: dV += P^T dO; dS = P * (dO V^T - D);
+    ###       dK += dS^T Q * scale; grad_q[i0:i1] += dS K * scale.  Then write dK, dV to
+    ###       grad_k[..., j0:j1, :] and grad_v[..., j0:j1, :].
     q, k, v, mask, out, lse, scale, is_causal, window, b = cache
     xp = backend.array_module(q)
     N, nh, T, hd = q.shape
-    S = k.shape[2]
     fill = xp.finfo(q.dtype).min.item()
-    grad_q = xp.empty_like(q)
-    grad_k = xp.zeros_like(k)
-    grad_v = xp.zeros_like(v)
-    p_buf = xp.empty(N * nh * min(b, T) * min(b, S), dtype=q.dtype)    # P of one tile
-    dp_buf = xp.empty_like(p_buf)                            # dP, then dS, of one tile
-    kv_buf = xp.empty(N * nh * min(b, S) * hd, dtype=q.dtype)  # a tile's share of dK or dV
-    q_buf = xp.empty(N * nh * min(b, T) * hd, dtype=q.dtype)   # a tile's share of dQ
-    for i0 in range(0, T, b):
-        i1 = min(T, i0 + b)
+    k_blk, v_blk = k[..., j0:j1, :], v[..., j0:j1, :]       # (N, nh, bk, hd)
+    dk = xp.zeros_like(k_blk)                                # sum over query tiles of dS^T Q
+    dv = xp.zeros_like(v_blk)                                # sum over query tiles of P^T dO
+    p_buf = xp.empty(N * nh * min(b, T) * (j1 - j0), dtype=q.dtype)   # P of one tile
+    ds_buf = xp.empty_like(p_buf)                                      # dP, then dS
+    lo, hi = query_range(j0, j1, T, is_causal, window)
+    for i0 in range(lo - lo % b, hi, b):
+        i1 = min(hi, i0 + b)
+        tile = (N, nh, i1 - i0, j1 - j0)
         q_blk = q[..., i0:i1, :] * scale                     # (N, nh, bq, hd)
         do_blk = grad_out[..., i0:i1, :]                     # (N, nh, bq, hd)
-        D = (do_blk * out[..., i0:i1, :]).sum(axis=-1)       # (N, nh, bq): sum_j P_ij dP_ij
-        dq_blk = xp.zeros_like(q_blk)                        # sum over tiles of dS K
-        lo, hi = key_range(i0, i1, S, is_causal, window)
-        for j0 in range(lo - lo % b, hi, b):
-            j1 = min(hi, j0 + b)
-            k_blk, v_blk = k[..., j0:j1, :], v[..., j0:j1, :]    # (N, nh, bk, hd)
-            shape = (N, nh, i1 - i0, j1 - j0)
-            p = xp.matmul(q_blk, k_blk.swapaxes(-1, -2), out=scratch(p_buf, shape))
-            apply_masks(xp, p, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
-                        i0, i1, j0, j1, fill)
-            p -= lse[..., i0:i1, None]
-            xp.exp(p, out=p)                                 # P = softmax weights of the tile
-            dkv = scratch(kv_buf, k_blk.shape)
-            grad_v[..., j0:j1, :] += xp.matmul(p.swapaxes(-1, -2), do_blk, out=dkv)  # P^T dO
-            ds = xp.matmul(do_blk, v_blk.swapaxes(-1, -2), out=scratch(dp_buf, shape))  # dP
-            ds -= D[..., None]
-            ds *= p                                          # dS = P * (dP - D)
-            dq_blk += xp.matmul(ds, k_blk, out=scratch(q_buf, dq_blk.shape))
-            # dK = dS^T (Q * scale): q_blk already carries the scale
-            grad_k[..., j0:j1, :] += xp.matmul(ds.swapaxes(-1, -2), q_blk, out=dkv)
-        xp.multiply(dq_blk, scale, out=grad_q[..., i0:i1, :])
-    return grad_q, grad_k, grad_v
+        p = xp.matmul(q_blk, k_blk.swapaxes(-1, -2), out=scratch(p_buf, tile))   # scores
+        apply_masks(xp, p, mask, tile_blocked(xp, i0, i1, j0, j1, is_causal, window),
+                    i0, i1, j0, j1, fill)
+        p -= lse[..., i0:i1, None]
+        xp.exp(p, out=p)                                     # P = softmax weights of the tile
+        dv += p.swapaxes(-1, -2) @ do_blk                    # P^T dO
+        ds = xp.matmul(do_blk, v_blk.swapaxes(-1, -2), out=scratch(ds_buf, tile))   # dP
+        ds -= D[..., i0:i1, None]
+        ds *= p                                              # dS = P * (dP - D)
+        grad_q[..., i0:i1, :] += (ds @ k_blk) * scale
+        dk += ds.swapaxes(-1, -2) @ q_blk                    # q_blk already carries the scale
+    grad_k[..., j0:j1, :] = dk
+    grad_v[..., j0:j1, :] = dv
     ### END SOLUTION
 
 
@@ -217,21 +266,22 @@ class MemoryEfficientAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal=False, window=None, scale=None,
-                block_size=DEFAULT_BLOCK_SIZE):
+                block_size=DEFAULT_BLOCK_SIZE, workers=None):
         out, cache = efficient_attention_forward(q, k, v, mask, is_causal, window, scale,
-                                                 block_size)
+                                                 block_size, workers)
         ctx.save_for_backward(cache)
+        ctx.workers = workers
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         (cache,) = ctx.saved
-        grad_q, grad_k, grad_v = efficient_attention_backward(grad_out, cache)
+        grad_q, grad_k, grad_v = efficient_attention_backward(grad_out, cache, ctx.workers)
         return grad_q, grad_k, grad_v, None                 # no gradient for the mask
 
 
 # ----------------------------------------------------------------------------- public API
-def _check(q, k, v, mask, window, block_size):
+def _check(q, k, v, mask, window, block_size, workers):
     op = "memory_efficient_attention"
     if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
         raise ValueError(f"{op}: expected q (N, nh, T, hd), k and v (N, nh, S, hd), got shapes "
@@ -253,29 +303,37 @@ def _check(q, k, v, mask, window, block_size):
         raise ValueError(f"{op}: window must be a positive int, got {window!r}")
     if int(block_size) != block_size or block_size < 1:
         raise ValueError(f"{op}: block_size must be a positive int, got {block_size!r}")
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise ValueError(f"{op}: workers must be None (every core) or a positive int, "
+                         f"got {workers!r}")
 
 
 def memory_efficient_attention(q, k, v, attn_mask=None, is_causal=False,
-                               block_size=DEFAULT_BLOCK_SIZE, scale=None, window=None):
+                               block_size=DEFAULT_BLOCK_SIZE, scale=None, window=None,
+                               workers=None):
     """softmax(q k^T * scale + mask) v in O(T * hd + block^2) memory, differentiable.
 
     q: (N, nh, T, hd); k, v: (N, nh, S, hd) Tensors.  attn_mask: None, a bool Tensor/array
     (True = take part) or an additive float one, broadcastable to (N, nh, T, S).
     is_causal: query i sees keys j <= i (top-left aligned when S != T).  window: query i sees
     keys with i - window < j <= i (causal) or |i - j| < window.  scale: default 1/sqrt(hd).
+    workers: CPU threads sharing the blocks; None uses every core when the arrays are NumPy's
+    and threadpoolctl is installed (layers/cpu_threads.py), else 1.  Any number gives the
+    same values up to float rounding, and the same number gives the same bits on every run.
     Returns out (N, nh, T, hd); fully masked rows give 0 (see the module docstring).
     """
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
     if mask is not None:
         mask = backend.as_array(mask, device=q.device)      # host masks move to q's device
-    _check(q, k, v, mask, window, block_size)
+    _check(q, k, v, mask, window, block_size, workers)
     if mask is not None:
         mask = mask.reshape((1,) * (4 - mask.ndim) + tuple(mask.shape))   # 4 dims to slice
         if mask.dtype != bool and mask.dtype != q.dtype:
             mask = mask.astype(q.dtype)                      # additive: work in q's dtype
     return MemoryEfficientAttention.apply(q, k, v, mask, is_causal=bool(is_causal),
                                           window=None if window is None else int(window),
-                                          scale=scale, block_size=int(block_size))
+                                          scale=scale, block_size=int(block_size),
+                                          workers=None if workers is None else int(workers))
 
 
 def sliding_window_mask(T, window, causal=True, device=None):

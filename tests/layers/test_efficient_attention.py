@@ -284,3 +284,54 @@ def test_peak_memory_far_below_the_weight_matrix(rng):
         tracemalloc.stop()
     assert q.grad is not None and np.all(np.isfinite(host(q.grad)))
     assert peak < T * T * 4 / 8, f"peak {peak / 2**20:.1f} MiB"
+
+
+# ----------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("is_causal,window,masked", [(True, None, False), (False, 5, True),
+                                                     (True, 6, True)])
+def test_any_number_of_workers_gives_the_same_values(rng, is_causal, window, masked):
+    """Workers split the query blocks (forward) and key blocks (backward); only the order in
+    which dQ's shares are added changes, so values agree to rounding, and a given number
+    of workers gives the same bits on every run."""
+    q, k, v, grad = (rng.standard_normal((2, 2, 29, 4)) for _ in range(4))
+    mask = (rng.random((2, 1, 29, 29)) < 0.8) if masked else None
+    runs = {}
+    for workers in (1, 2, 3, 3):
+        inputs = [mg.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = memory_efficient_attention(*inputs, attn_mask=None if mask is None else
+                                         mg.tensor(mask), is_causal=is_causal, window=window,
+                                         block_size=4, workers=workers)
+        out.backward(mg.tensor(grad))
+        result = [host(out)] + [host(t.grad) for t in inputs]
+        if workers in runs:
+            for a, b in zip(result, runs[workers]):
+                np.testing.assert_array_equal(a, b)
+        runs[workers] = result
+    for workers in (2, 3):
+        for a, b in zip(runs[workers], runs[1]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    expected = reference(q, k, v, mask, is_causal, window)
+    np.testing.assert_allclose(runs[3][0], expected, rtol=1e-10, atol=1e-12)
+
+
+@HW
+@pytest.mark.parametrize("is_causal,window", [(True, None), (False, 3)])
+def test_gradcheck_with_two_workers(rng, is_causal, window):
+    q, k, v = leaves(rng, [(1, 2, 9, 3)] * 3)
+    mg.gradcheck(lambda q, k, v: memory_efficient_attention(
+        q, k, v, is_causal=is_causal, window=window, block_size=2, workers=2), [q, k, v])
+
+
+def test_threads_leave_the_blas_thread_count_as_it_was(rng):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+    q, k, v = leaves(rng, [(1, 1, 16, 4)] * 3, dtype=np.float32)
+    memory_efficient_attention(q, k, v, is_causal=True, block_size=4, workers=2).sum().backward()
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()] == before
+
+
+def test_workers_must_be_a_positive_int():
+    q = mg.zeros((1, 1, 4, 2))
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="workers must be None .* or a positive int"):
+            memory_efficient_attention(q, q, q, workers=bad)

@@ -1,0 +1,54 @@
+"""layers/cpu_threads.py: how blocks are dealt to workers and run."""
+import threading
+
+import numpy as np
+import pytest
+
+from layers.cpu_threads import deal, default_workers, run_blocks
+
+
+@pytest.mark.parametrize("n,workers", [(1, 2), (7, 3), (32, 2), (33, 4)])
+def test_deal_hands_out_every_block_once(n, workers):
+    hands = deal(list(range(n)), workers)
+    assert len(hands) == workers
+    assert sorted(b for hand in hands for b in hand) == list(range(n))
+
+
+def test_deal_balances_causal_work():
+    """Causal attention: query block i holds i + 1 tiles.  Dealt back and forth, 32 blocks
+    over 2 workers give 264 tiles each (round-robin, 0 2 4 ... / 1 3 5 ..., gives 256/272)."""
+    tiles = [sum(i + 1 for i in hand) for hand in deal(list(range(32)), 2)]
+    assert tiles == [264, 264]
+    tiles = [sum(i + 1 for i in hand) for hand in deal(list(range(30)), 3)]
+    assert max(tiles) - min(tiles) <= 10          # within a third of the largest block
+
+
+def test_run_blocks_runs_the_hands_at_the_same_time_and_returns_them_in_order():
+    def work(hand):
+        return sum(hand), threading.get_ident()
+
+    assert run_blocks(work, list(range(10)), 1) == [(45, threading.get_ident())]   # right here
+    both_running = threading.Barrier(2, timeout=10)   # passes only if the hands run together
+
+    def together(hand):
+        both_running.wait()
+        return sum(hand)
+
+    assert run_blocks(together, list(range(10)), 2) == [sum(h) for h in deal(list(range(10)), 2)]
+    assert run_blocks(work, [5], 4)[0][0] == 5                     # never more workers than blocks
+
+
+def test_run_blocks_passes_on_a_workers_error():
+    def fail(hand):
+        if 1 in hand:
+            raise ValueError("block 1 failed")
+        return hand
+
+    with pytest.raises(ValueError, match="block 1 failed"):
+        run_blocks(fail, [0, 1, 2, 3], 2)
+
+
+def test_default_workers_is_one_for_a_single_block_or_another_backend():
+    assert default_workers(np, 1) == 1
+    assert default_workers(object(), 8) == 1           # not NumPy: CuPy runs on the GPU
+    assert 1 <= default_workers(np, 8) <= 8
