@@ -9,7 +9,8 @@ Causal, one head, batch 1, hd = 64, float32, a random upstream gradient.  For ea
   * plain: ``layers.scaled_dot_product_attention`` (builds the (T, T) weights); skipped where
     one weight matrix, T*T*4 bytes, exceeds --plain-limit-gib (default 2 GiB: it keeps
     several such matrices alive);
-  * efficient: ``layers.memory_efficient_attention`` (blocked, online softmax);
+  * efficient: ``layers.memory_efficient_attention`` (blocked, online softmax), its blocks
+    shared by one thread per core (``workers=None``; the count is printed);
   * torch: ``torch.nn.functional.scaled_dot_product_attention`` where torch is installed.
 
 Time: best wall time of --repeats interleaved runs (after one warm-up), forward + backward.
@@ -30,6 +31,7 @@ from _common import best_of, import_torch, print_header
 import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
 from layers.efficient_attention import DEFAULT_BLOCK_SIZE  # noqa: E402
+from layers.cpu_threads import default_workers  # noqa: E402
 
 HD = 64
 
@@ -109,6 +111,8 @@ def main():
     torch = import_torch()
     print_header(f"attention: causal, N=1, nh=1, hd={HD}, float32, forward + backward, "
                  f"best of {args.repeats}", torch)
+    print(f"memory-efficient attention: {default_workers(np, 2)} worker thread(s) "
+          "(layers/cpu_threads.py; 1 without threadpoolctl)")
     if torch is None:
         print("torch not installed: no torch column")
 
