@@ -23,6 +23,16 @@ _pool, _pool_size = None, 0    # made on first use, grown when more workers are 
 _controller = False       # threadpoolctl's ThreadpoolController; None when not installed
 
 
+def _forget_pool():
+    """In a forked child the pool's threads do not exist: start a new pool when needed."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def cpu_count():
     """Cores this process may run on."""
     try:

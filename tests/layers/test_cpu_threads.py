@@ -1,5 +1,8 @@
 """layers/cpu_threads.py: how blocks are dealt to workers and run."""
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -52,3 +55,27 @@ def test_default_workers_is_one_for_a_single_block_or_another_backend():
     assert default_workers(np, 1) == 1
     assert default_workers(object(), 8) == 1           # not NumPy: CuPy runs on the GPU
     assert 1 <= default_workers(np, 8) <= 8
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_pool_of_its_own():
+    """After fork the parent's pool threads do not exist in the child: it must not wait on them."""
+    for _ in range(3):                                      # the parent's pool exists and
+        run_blocks(sum, list(range(8)), 2)                  # counts two idle threads
+    time.sleep(0.2)
+    pid = os.fork()
+    if pid == 0:                                            # child: exit 0 only if it ran
+        ok = False
+        try:
+            ok = run_blocks(sum, list(range(8)), 2) == [sum(h) for h in deal(list(range(8)), 2)]
+        finally:
+            os._exit(0 if ok else 1)
+    for _ in range(150):                                    # up to 15 s, then it hung
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.WEXITSTATUS(status) == 0
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child waited forever on its parent's pool")
