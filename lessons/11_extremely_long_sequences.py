@@ -206,10 +206,12 @@ opts.savefig(fig, "gradient_reach")
 # T x T weights (4 T^2 bytes in float32: 1 GiB at T = 16,384, 16 GiB at 65,536) and needs
 # several arrays of that size while it runs; we skip it where the weights alone would pass
 # a cap (64 MiB in quick mode, 1 GiB in the full run) and say so. The memory-efficient version
-# keeps O(T * hd) arrays (q, k, v, out, their gradients) and one block x block score tile.
+# keeps O(T * hd) arrays (q, k, v, out, their gradients) and a few block x block score
+# tiles per CPU thread. It shares its blocks among threads (`layers/cpu_threads.py`; by
+# default one per core); we fix two, so that the memory figures are the same on every machine.
 
 # %%
-HD, BLOCK = 32, 512
+HD, BLOCK, WORKERS = 32, 512, 2
 attn_lengths = [1024, 2048, 4096, 16384] if QUICK else [1024, 4096, 16384, 65536]
 plain_cap = 64 * MiB if QUICK else 2 ** 30
 
@@ -232,13 +234,14 @@ def attention_step(fn, T, **kwargs):
 attn = {"plain": {}, "efficient": {}}
 for T in attn_lengths:
     attn["efficient"][T] = attention_step(memory_efficient_attention, T, is_causal=True,
-                                          block_size=BLOCK)
+                                          block_size=BLOCK, workers=WORKERS)
     if 4 * T * T <= plain_cap:
         attn["plain"][T] = attention_step(scaled_dot_product_attention, T, is_causal=True)
 T_MAX = attn_lengths[-1]
 full_weights = 4 * T_MAX * T_MAX
-# The bound: out, grad_out's partner arrays and grad_q/k/v, lse, a scaled q block: about
-# 8 arrays of T * hd floats, plus a few block x block tiles (scores, P, dP) of floats.
+# The bound: out, grad_k, grad_v and one share of grad_q per thread are 5 arrays of T * hd
+# floats; with lse, D and each block's small temporaries, well under 8.  Plus each thread's
+# block x block tiles (P and dS in backward, the scores in forward): 4 in all for two threads.
 efficient_bound = 8 * T_MAX * HD * 4 + 4 * BLOCK * BLOCK * 4
 rows_attn = []
 for T in attn_lengths:
@@ -265,7 +268,7 @@ print(f"memory-efficient attention at T = {T_MAX:,}: peak {eff_peak / MiB:.1f} M
 WINDOW = 256
 window_lengths = [2048, 4096, 8192, 16384] if QUICK else [4096, 16384, 65536, 262144]
 sliding = {T: attention_step(memory_efficient_attention, T, is_causal=True, window=WINDOW,
-                             block_size=128) for T in window_lengths}
+                             block_size=128, workers=WORKERS) for T in window_lengths}
 rows_window = [[f"{T:,}", f"{sliding[T][0]:.3f}", f"{1e6 * sliding[T][0] / T:.2f}",
                 f"{sliding[T][1] / MiB:.1f}"] for T in window_lengths]
 print(markdown_table(["T", "time (s)", "time per query (us)", "peak (MiB)"], rows_window))

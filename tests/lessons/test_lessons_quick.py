@@ -158,8 +158,9 @@ def check_lesson_11(results):
     attention = results["attention"]
     T = attention["largest_T"]
     assert T >= 16_384
-    # bound: ~8 arrays of T * hd float32 (q-block copy, out, lse, dQ/dK/dV, D) plus a few
-    # block x block tiles: 8 T hd 4 + 4 b^2 4 bytes = 20 MiB at T = 16,384, hd = 32, b = 512;
+    # bound: under 8 arrays of T * hd float32 (out, dK, dV, a dQ share per thread: two
+    # threads, lse, D) plus two threads' block x block tiles (P, dS):
+    # 8 T hd 4 + 4 b^2 4 bytes = 20 MiB at T = 16,384, hd = 32, b = 512;
     # the full weights alone are 4 T^2 bytes = 1 GiB there, 51x more than the bound
     peak, bound = attention["efficient_peak_bytes_at_largest_T"], attention["efficient_bound_bytes"]
     assert bound == 8 * T * attention["head_size"] * 4 + 4 * attention["block_size"] ** 2 * 4
