@@ -13,8 +13,9 @@
 # greedy decoding with beam search.
 #
 # Run time: quick mode (160 steps) took 24 s of CPU time on a busy 2-core machine; it learns
-# part of the task (the printed accuracies say how much). Full mode (2,500 steps of 128) is
-# estimated from its per-step cost at 10-15 minutes on 2 CPU cores.
+# part of the task (the printed accuracies say how much). Full mode (2,500 steps of 128)
+# trained in 6 minutes (362 s) on 2 CPU cores and reached 99.9% exact match on the 1,580
+# held-out dates, greedy and beam alike (loss 0.563 against the label-smoothing floor 0.556).
 
 # %%
 import datetime
