@@ -49,6 +49,15 @@ def test_a_recorded_graph_leaves_two_objects_per_op_for_the_garbage_collector():
     assert len(gc.get_objects()) - before < 50           # and dropping the output frees them
 
 
+def test_shared_values_are_one_object_and_the_table_stays_bounded():
+    from minigrad import autograd
+    a, b = (4, 256), tuple([4, 256])
+    assert a is not b and autograd.shared(a) is autograd.shared(b)
+    for n in range(25_000):                      # shapes that come and go
+        autograd.shared((n, 7))
+    assert len(autograd._SHARED) <= 10_000
+
+
 def test_gradients_accumulate_across_backwards(device):
     x = leaf([1.0, 2.0], device)
     (x * x).sum().backward()
