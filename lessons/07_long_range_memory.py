@@ -40,8 +40,9 @@
 # to 1,000, 2,000 steps per model and lag, larger models) is long: on two CPU cores it trained
 # ~105 steps a second at lag 10 and ~23 at lag 100, and the cost per step grows with the lag,
 # so the whole run takes 3-4 hours, most of it in the longest lags (every step of BPTT is a
-# Python-level kernel call, and the Transformer's T x T scores at T = 1,020). Pass fewer
-# lags, or `--device cuda`, which helps the Transformer most.
+# Python-level kernel call, and the Transformer's T x T scores at T = 1,020). Trim
+# `COPY_LAGS` and `ADDING_LAGS` below for a shorter run, or use `--device cuda`, which helps
+# the Transformer most.
 
 # %%
 import math
