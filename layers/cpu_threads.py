@@ -5,8 +5,8 @@ BLAS runs a product on all cores, but NumPy runs an elementwise op (exp, max, ..
 PyTorch's CPU attention instead gives each core its own blocks, each with a one-thread
 product.  ``run_blocks`` does the same with Python threads (NumPy releases the GIL inside its
 kernels) while BLAS is held to one thread per call (threadpoolctl): at T = 16,384 on two cores
-that took the attention's forward + backward from 1.40 s to about 1.0 s
-(benchmarks/attention.py).
+that took the attention's forward + backward from 1.40 s to 1.07-1.12 s, PyTorch's own
+taking 1.15 s (benchmarks/attention.py).
 
 Blocks are dealt like cards, back and forth (two workers: 0 1 1 0 0 1 1 0 ...): for causal
 attention, where block i holds i + 1 tiles, each worker then gets the same number of tiles,
@@ -14,6 +14,7 @@ and the split is fixed, so a sum over workers adds in the same order on every ru
 (reproducible results).
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -21,6 +22,7 @@ __all__ = ["run_blocks", "deal", "default_workers", "cpu_count"]
 
 _pool, _pool_size = None, 0    # made on first use, grown when more workers are asked for
 _controller = False       # threadpoolctl's ThreadpoolController; None when not installed
+_one_at_a_time = threading.Lock()   # BLAS's thread count is process-wide: one caller sets it
 
 
 def _forget_pool():
@@ -77,7 +79,9 @@ def deal(blocks, workers):
 def run_blocks(fn, blocks, workers):
     """``[fn(hand) for hand in deal(blocks, workers)]``, the calls on ``workers`` threads.
 
-    One worker runs ``fn(blocks)`` here, on this thread, with BLAS as it is.
+    One worker runs ``fn(blocks)`` here, on this thread, with BLAS as it is.  Calls from
+    several threads take turns (each holds BLAS to one thread while it runs), so ``fn`` must
+    not call ``run_blocks`` itself.
     """
     workers = max(1, min(int(workers), len(blocks)))
     if workers == 1:
@@ -89,6 +93,6 @@ def run_blocks(fn, blocks, workers):
     controller = blas_controller()
     one_blas_thread = (controller.limit(limits=1, user_api="blas") if controller is not None
                        else nullcontext())
-    with one_blas_thread:
+    with _one_at_a_time, one_blas_thread:
         futures = [_pool.submit(fn, hand) for hand in deal(blocks, workers)]
         return [future.result() for future in futures]

@@ -79,3 +79,32 @@ def test_a_forked_child_gets_a_pool_of_its_own():
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pytest.fail("the forked child waited forever on its parent's pool")
+
+
+def test_callers_on_two_threads_take_turns_and_leave_blas_as_it_was():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    results, errors = [], []
+
+    def work(hand):
+        time.sleep(0.005)                           # long enough for the callers to overlap
+        return sum(hand)
+
+    def caller():
+        try:
+            for _ in range(20):
+                results.append(run_blocks(work, list(range(16)), 2))
+        except Exception as error:                  # pragma: no cover - reported below
+            errors.append(error)
+
+    # (the test suite runs BLAS on one thread: start from three, so a wrong restore shows)
+    with threadpoolctl.threadpool_limits(3, user_api="blas"):
+        before = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+        threads = [threading.Thread(target=caller) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        after = [info["num_threads"] for info in threadpoolctl.threadpool_info()]
+    assert not errors and len(results) == 60
+    assert all(r == [sum(h) for h in deal(list(range(16)), 2)] for r in results)
+    assert after == before
