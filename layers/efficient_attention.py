@@ -3,8 +3,9 @@
 Plain attention builds the (T, S) weight matrix: 1 GiB of float32 at T = S = 16,384, per head.
 Here keys and values are read in blocks and the softmax is computed *online*
 (Rabe & Staats 2021, "Self-attention does not need O(n^2) memory"; Dao et al. 2022-23,
-FlashAttention 1 and 2), and queries are blocked too, so the scratch is one
-(block x block) score tile plus O(T * hd) for the output; the weights are never stored.
+FlashAttention 1 and 2), and queries are blocked too, so the scratch is a few
+(block x block) score tiles per thread plus O(T * hd) for the output and the gradients; the
+weights are never stored.
 
 The online softmax, for one query row with scores s_1..s_S split into blocks.  Keep a running
 max m, a running sum l = sum_j exp(s_j - m) and a running accumulator acc = sum_j exp(s_j - m) v_j.
@@ -46,7 +47,8 @@ from minigrad import Tensor, Function, backend
 from .cpu_threads import default_workers, run_blocks
 
 __all__ = ["memory_efficient_attention", "efficient_attention_forward",
-           "efficient_attention_backward", "MemoryEfficientAttention", "sliding_window_mask"]
+           "efficient_attention_backward", "key_block_backward", "MemoryEfficientAttention",
+           "sliding_window_mask"]
 
 # 512: with two workers at T = 16,384 it beat 256 by ~3% and 1024 by ~15% (a 1 MiB score
 # tile: big enough products, few Python steps).  Re-tune on your machine with
