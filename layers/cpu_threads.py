@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
-__all__ = ["run_blocks", "deal", "default_workers", "cpu_count"]
+__all__ = ["run_blocks", "deal", "default_workers", "cpu_count", "MAX_DEFAULT_WORKERS"]
 
 _pool, _pool_size = None, 0    # made on first use, grown when more workers are asked for
 _controller = False       # threadpoolctl's ThreadpoolController; None when not installed
@@ -55,8 +55,14 @@ def blas_controller():
     return _controller
 
 
+# Each worker of the attention's backward keeps its own (N, nh, T, hd) share of dQ: on a
+# 64-core server, one per core would make "memory-efficient" cost 64 copies of q.
+MAX_DEFAULT_WORKERS = 8
+
+
 def default_workers(xp, n_blocks):
-    """All cores for NumPy arrays with threadpoolctl installed and 2+ blocks; else 1.
+    """Every core, up to MAX_DEFAULT_WORKERS, for NumPy arrays with threadpoolctl installed
+    and 2+ blocks; else 1.
 
     Without threadpoolctl each thread's products would ask BLAS for every core at once,
     which is slower than one thread; CuPy runs blocks on the GPU, not on threads.
@@ -64,7 +70,7 @@ def default_workers(xp, n_blocks):
     import numpy
     if xp is not numpy or n_blocks < 2 or blas_controller() is None:
         return 1
-    return max(1, min(cpu_count(), n_blocks))
+    return max(1, min(cpu_count(), n_blocks, MAX_DEFAULT_WORKERS))
 
 
 def deal(blocks, workers):

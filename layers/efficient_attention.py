@@ -26,10 +26,11 @@ dK += dS^T Q * scale.  D is the softmax Jacobian term: sum_j P_ij dP_ij = dO_i .
 It walks key blocks in the outer loop (``key_block_backward``), so each key block's dK and
 dV are summed in one place and written once.
 
-On the CPU the blocks are shared by threads, one per core (``workers``, layers/cpu_threads.py):
-query blocks in the forward, key blocks in the backward, each thread with its own scratch
-tiles and its own share of dQ, added up at the end.  NumPy's elementwise kernels (the exp
-above all) run on one core, so a single thread would leave the others idle between products.
+On the CPU the blocks are shared by threads, one per core up to 8 (``workers``,
+layers/cpu_threads.py): query blocks in the forward, key blocks in the backward, each thread
+with its own scratch tiles and its own share of dQ, added up at the end.  NumPy's elementwise
+kernels (the exp above all) run on one core, so one thread would leave the others idle
+between products.
 
 Block skipping: with ``is_causal`` tiles wholly above the diagonal are never computed (half
 the work); with ``window`` tiles wholly outside the band are skipped, so the cost is
@@ -139,7 +140,7 @@ def efficient_attention_forward(q, k, v, mask=None, is_causal=False, window=None
 
     Inputs: q (N, nh, T, hd), k and v (N, nh, S, hd), mask None or 4-dim bool (True = take part)
     or additive float, broadcastable to (N, nh, T, S).  workers: threads sharing the query
-    blocks (None: every core on NumPy arrays, see layers/cpu_threads.py).
+    blocks (None: every core, up to 8, on NumPy arrays; see layers/cpu_threads.py).
     Returns out (N, nh, T, hd), cache.
     """
     xp = backend.array_module(q)
@@ -306,7 +307,7 @@ def _check(q, k, v, mask, window, block_size, workers):
     if int(block_size) != block_size or block_size < 1:
         raise ValueError(f"{op}: block_size must be a positive int, got {block_size!r}")
     if workers is not None and (int(workers) != workers or workers < 1):
-        raise ValueError(f"{op}: workers must be None (every core) or a positive int, "
+        raise ValueError(f"{op}: workers must be None (every core, up to 8) or a positive int, "
                          f"got {workers!r}")
 
 
@@ -319,9 +320,10 @@ def memory_efficient_attention(q, k, v, attn_mask=None, is_causal=False,
     (True = take part) or an additive float one, broadcastable to (N, nh, T, S).
     is_causal: query i sees keys j <= i (top-left aligned when S != T).  window: query i sees
     keys with i - window < j <= i (causal) or |i - j| < window.  scale: default 1/sqrt(hd).
-    workers: CPU threads sharing the blocks; None uses every core when the arrays are NumPy's
-    and threadpoolctl is installed (layers/cpu_threads.py), else 1.  Any number gives the
-    same values up to float rounding, and the same number gives the same bits on every run.
+    workers: CPU threads sharing the blocks; None uses every core (up to 8: each thread keeps
+    its own share of dQ) when the arrays are NumPy's and threadpoolctl is installed
+    (layers/cpu_threads.py), else 1.  Any number gives the same values up to float rounding,
+    and the same number gives the same bits on every run.
     Returns out (N, nh, T, hd); fully masked rows give 0 (see the module docstring).
     """
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from layers.cpu_threads import deal, default_workers, run_blocks
+from layers import cpu_threads
+from layers.cpu_threads import MAX_DEFAULT_WORKERS, deal, default_workers, run_blocks
 
 
 @pytest.mark.parametrize("n,workers", [(1, 2), (7, 3), (32, 2), (33, 4)])
@@ -55,6 +56,13 @@ def test_default_workers_is_one_for_a_single_block_or_another_backend():
     assert default_workers(np, 1) == 1
     assert default_workers(object(), 8) == 1           # not NumPy: CuPy runs on the GPU
     assert 1 <= default_workers(np, 8) <= 8
+
+
+def test_default_workers_stays_within_the_cap_on_a_big_machine(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(cpu_threads, "cpu_count", lambda: 64)
+    assert default_workers(np, 1000) == MAX_DEFAULT_WORKERS == 8   # not 64 shares of dQ
+    assert default_workers(np, 3) == 3                              # nor more than the blocks
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
