@@ -14,11 +14,11 @@ from .random import manual_seed
 from .backend import float32, float64, int64, int32, bool_, available_devices
 from . import ops
 from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, relu, gelu,
-                  abs, clip, clamp, where, masked_fill, maximum, minimum, lt, le, gt, ge, eq, ne,
-                  matmul, sum, mean, var, std, amax, amin, max, min, argmax, argmin, any, all,
-                  MaxMin, reshape, view, permute, transpose, swapaxes, swapdims, expand,
-                  squeeze, unsqueeze, flatten, cat, concatenate, stack, split, chunk, pad, tril,
-                  triu, repeat, getitem, index_select, gather)
+                  erf, abs, clip, clamp, where, masked_fill, maximum, minimum, lt, le, gt, ge,
+                  eq, ne, matmul, sum, mean, var, std, amax, amin, max, min, argmax, argmin,
+                  any, all, MaxMin, reshape, view, permute, transpose, swapaxes, swapdims,
+                  expand, squeeze, unsqueeze, flatten, cat, concatenate, stack, split, chunk,
+                  pad, tril, triu, repeat, getitem, index_select, gather)
 from .gradcheck import gradcheck, numerical_grad, rel_error, GradcheckError
 from .serialization import save, load
 

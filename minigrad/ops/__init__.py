@@ -1,10 +1,11 @@
 """All ops, each a Function with a hand-written forward and backward.
 
-One file per family: elementwise (arithmetic and pointwise functions), select (where,
-maximum, comparisons), reduce, shape, index, matmul.  The functions here are what Tensor
-methods and operators call.
+One file per family: elementwise (arithmetic and pointwise functions), special (erf),
+select (where, maximum, comparisons), reduce, shape, index, matmul.  The functions here are
+what Tensor methods and operators call.
 """
 from .elementwise import *   # noqa: F401,F403
+from .special import *       # noqa: F401,F403
 from .select import *        # noqa: F401,F403
 from .reduce import *        # noqa: F401,F403
 from .shape import *         # noqa: F401,F403
@@ -16,7 +17,7 @@ from .matmul import *        # noqa: F401,F403
 TENSOR_METHODS = [
     # elementwise
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
-    "gelu", "abs", "clip", "clamp", "masked_fill", "maximum", "minimum",
+    "gelu", "erf", "abs", "clip", "clamp", "masked_fill", "maximum", "minimum",
     "lt", "le", "gt", "ge", "eq", "ne",
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "any", "all",
