@@ -49,9 +49,9 @@ CPU_PIECE = 1 << 18
 
 def erf_values(xp, x):
     """erf of every element of backend array ``x`` (float32 or float64), same shape and dtype."""
-    if x.size <= CPU_PIECE or xp.__name__ != "numpy":
-        return _erf(xp, x)
-    flat = x.reshape(-1)
+    flat = x.reshape(-1)              # 1-d: NumPy's ops on 0-d arrays give scalars, not arrays
+    if flat.size <= CPU_PIECE or xp.__name__ != "numpy":
+        return _erf(xp, flat).reshape(x.shape)
     out = xp.empty_like(flat)
     for start in range(0, flat.size, CPU_PIECE):
         out[start:start + CPU_PIECE] = _erf(xp, flat[start:start + CPU_PIECE])

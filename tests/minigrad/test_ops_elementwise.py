@@ -72,6 +72,9 @@ def test_erf_is_math_erf_to_rounding_everywhere():
                                dtype="float64")).numpy()
     np.testing.assert_array_equal(special[[0, 2, 3, 5, 6]], [0.0, 1.0, -1.0, 1.0, -1.0])
     assert np.signbit(special[1]) and np.isnan(special[4])
+    for value in (0.5, -2.0, 9.0):                           # 0-d, in each of the three ranges
+        assert mg.erf(mg.tensor(value, dtype="float64")).item() == pytest.approx(
+            math.erf(value), rel=1e-15)
 
 
 def test_erf_of_a_large_array_is_done_in_pieces_with_the_same_values(rng):
