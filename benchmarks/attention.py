@@ -10,7 +10,7 @@ Causal, one head, batch 1, hd = 64, float32, a random upstream gradient.  For ea
     one weight matrix, T*T*4 bytes, exceeds --plain-limit-gib (default 2 GiB: it keeps
     several such matrices alive);
   * efficient: ``layers.memory_efficient_attention`` (blocked, online softmax), its blocks
-    shared by one thread per core (``workers=None``; the count is printed);
+    shared by one thread per core, up to 8 (``workers=None``; the count is printed);
   * torch: ``torch.nn.functional.scaled_dot_product_attention`` where torch is installed.
 
 Time: best wall time of --repeats interleaved runs (after one warm-up), forward + backward.
@@ -111,8 +111,8 @@ def main():
     torch = import_torch()
     print_header(f"attention: causal, N=1, nh=1, hd={HD}, float32, forward + backward, "
                  f"best of {args.repeats}", torch)
-    print(f"memory-efficient attention: {default_workers(np, 2)} worker thread(s) "
-          "(layers/cpu_threads.py; 1 without threadpoolctl)")
+    print(f"memory-efficient attention: {default_workers(np, 65536 // args.block_size)} worker "
+          "thread(s) at the largest T (layers/cpu_threads.py; 1 without threadpoolctl)")
     if torch is None:
         print("torch not installed: no torch column")
 

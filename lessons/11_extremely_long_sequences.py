@@ -208,7 +208,8 @@ opts.savefig(fig, "gradient_reach")
 # a cap (64 MiB in quick mode, 1 GiB in the full run) and say so. The memory-efficient version
 # keeps O(T * hd) arrays (q, k, v, out, their gradients) and a few block x block score
 # tiles per CPU thread. It shares its blocks among threads (`layers/cpu_threads.py`; by
-# default one per core); we fix two, so that the memory figures are the same on every machine.
+# default one per core, up to 8); we fix two, so that the memory figures are the same on
+# every machine.
 
 # %%
 HD, BLOCK, WORKERS = 32, 512, 2
