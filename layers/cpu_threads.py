@@ -82,13 +82,16 @@ def deal(blocks, workers):
     return hands
 
 
-def run_blocks(fn, blocks, workers):
-    """``[fn(hand) for hand in deal(blocks, workers)]``, the calls on ``workers`` threads.
+def run_blocks(fn, blocks, workers=None, xp=None):
+    """``[fn(hand) for hand in deal(blocks, workers)]``, the calls on ``workers`` threads
+    (None: ``default_workers(xp, len(blocks))``).
 
     One worker runs ``fn(blocks)`` here, on this thread, with BLAS as it is.  Calls from
     several threads take turns (each holds BLAS to one thread while it runs), so ``fn`` must
     not call ``run_blocks`` itself.
     """
+    if workers is None:
+        workers = default_workers(xp, len(blocks))
     workers = max(1, min(int(workers), len(blocks)))
     if workers == 1:
         return [fn(blocks)]

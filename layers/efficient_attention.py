@@ -45,7 +45,7 @@ import math
 from typing import NamedTuple
 
 from minigrad import Tensor, Function, backend
-from .cpu_threads import default_workers, run_blocks
+from .cpu_threads import run_blocks
 
 __all__ = ["memory_efficient_attention", "efficient_attention_forward",
            "efficient_attention_backward", "key_block_backward", "MemoryEfficientAttention",
@@ -185,9 +185,7 @@ def efficient_attention_forward(q, k, v, mask=None, is_causal=False, window=None
             # lse = +inf on empty rows makes every P = exp(S - lse) = 0 there in backward.
             lse[..., i0:i1] = xp.where(empty, xp.inf, m + xp.log(xp.where(empty, 1, l)))
 
-    query_starts = list(range(0, T, b))
-    run_blocks(attend, query_starts,
-               default_workers(xp, len(query_starts)) if workers is None else workers)
+    run_blocks(attend, list(range(0, T, b)), workers, xp)
     cache = EfficientAttentionCache(q, k, v, mask, out, lse, scale, is_causal, window, b)
     return out, cache
 
@@ -212,9 +210,7 @@ def efficient_attention_backward(grad_out, cache, workers=None):
             key_block_backward(grad_out, cache, D, j0, min(S, j0 + b), grad_q, grad_k, grad_v)
         return grad_q
 
-    key_starts = list(range(0, S, b))
-    shares = run_blocks(through_keys, key_starts,
-                        default_workers(xp, len(key_starts)) if workers is None else workers)
+    shares = run_blocks(through_keys, list(range(0, S, b)), workers, xp)
     grad_q = shares[0]
     for share in shares[1:]:                # in worker order: the same sum on every run
         grad_q += share

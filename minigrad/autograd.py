@@ -164,7 +164,7 @@ def backward(root, grad=None, retain_graph=False):
     stack = [root._node]
     while stack:
         node = stack.pop()
-        if node.saved is None:
+        if node.released:
             raise RuntimeError(
                 f"backward: trying to go through the graph a second time ({node.name} "
                 "has freed its saved arrays after the first backward); pass "

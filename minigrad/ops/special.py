@@ -66,7 +66,8 @@ def _erf(xp, x):
     out = _horner(z, _T)
     out /= _horner(z, _U)
     out *= near                                    # erf where |x| <= 1 (NaN stays NaN)
-    if (ax > 1).any():                             # GELU's inputs mostly are not
+    far = ax > 1
+    if far.any():                                  # GELU's inputs mostly are not
         a = xp.clip(ax, 1.0, 30.0)                 # erfc(a) underflows to 0 long before 30
         erfc = _horner(a, _P)
         erfc /= _horner(a, _Q)                     # 1 < a < 8
@@ -75,7 +76,7 @@ def _erf(xp, x):
         a *= a
         erfc *= xp.exp(xp.negative(a, out=a), out=a)   # times exp(-a^2)
         erf_far = xp.copysign(1 - erfc, x)          # erf(-x) = -erf(x)
-        xp.copyto(out, erf_far, where=ax > 1)
+        xp.copyto(out, erf_far, where=far)
     return out
 
 
