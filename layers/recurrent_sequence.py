@@ -92,7 +92,7 @@ class RecurrentSequence(Function):
         #    b_hh for the hidden projection, where r multiplies it
         x_proj = project_inputs(x_flat, w_ih, b_ih, None if mode == "gru" else b_hh)
         x_proj = x_proj.reshape(T, N, G)
-        w_hh_t = xp.ascontiguousarray(w_hh.T)         # (H, G): h (N, H) @ w_hh_t, state on the left
+        w_hh_t = w_hh.T                               # (H, G): h (N, H) @ w_hh_t, state on the left
         hs = xp.empty((T + 1, N, H), dtype=x.dtype)   # hs[t + 1] = h_t, hs[0] = h0
         hs[0] = 0 if h0 is None else h0
         c = xp.zeros((N, H), dtype=x.dtype) if c0 is None else c0
