@@ -28,7 +28,7 @@ from typing import NamedTuple, Optional
 
 from minigrad import backend
 from minigrad.function import Function
-from minigrad.ops._util import unbroadcast
+from minigrad import unbroadcast
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 from minigrad import where

@@ -20,7 +20,6 @@ import math
 import minigrad
 from minigrad.nn import Module, Parameter
 from minigrad.nn import init
-from minigrad.tensor import Tensor
 from minigrad import backend
 
 from .cell_base import check_dtype, check_impl
@@ -194,7 +193,7 @@ class RNNBase(Module):
             return None
         xp = backend.array_module(arrays[0])
         data = arrays[0] if len(arrays) == 1 else xp.concatenate(arrays, axis=-1)
-        return Tensor._from_op(xp.ascontiguousarray(data), None, 0)
+        return minigrad.as_tensor(xp.ascontiguousarray(data))
 
     @property
     def gates(self):

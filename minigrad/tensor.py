@@ -2,11 +2,10 @@
 
 A Tensor holds ``data`` (a NumPy or CuPy array), ``requires_grad``, ``grad`` (a Tensor,
 None until a backward reaches it) and, if an op made it, the graph node of that op
-(``_node``, a Context) and which output of it this is (``_index``).  All math lives in
-Functions (``minigrad/ops``); the operators and methods here are thin calls into them.
+(``grad_fn``, a Context) and which output of it this is.  All math lives in Functions
+(``minigrad/ops``); the operators and methods here are thin calls into them.
 """
-from . import backend
-from . import autograd
+from . import autograd, backend, hooks
 
 __all__ = ["Tensor"]
 
@@ -52,16 +51,13 @@ class Tensor:
 
     # ------------------------------------------------------------------ properties
     @property
-    def shape(self):
-        return tuple(self.data.shape)
+    def shape(self): return tuple(self.data.shape)
 
     @property
-    def ndim(self):
-        return self.data.ndim
+    def ndim(self): return self.data.ndim
 
     @property
-    def dtype(self):
-        return self.data.dtype
+    def dtype(self): return self.data.dtype
 
     def size(self, dim=None):
         """The shape (a tuple), or the size of one dim, as PyTorch's ``x.size(0)``."""
@@ -69,8 +65,7 @@ class Tensor:
             return self.shape
         return self.shape[dim]
 
-    def numel(self):
-        return int(self.data.size)
+    def numel(self): return int(self.data.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -78,8 +73,7 @@ class Tensor:
         return self.shape[0]
 
     @property
-    def device(self):
-        return backend.device_of(self.data)
+    def device(self): return backend.device_of(self.data)
 
     @property
     def xp(self):
@@ -87,12 +81,10 @@ class Tensor:
         return backend.array_module(self.data)
 
     @property
-    def is_leaf(self):
-        return self._node is None
+    def is_leaf(self): return self._node is None
 
     @property
-    def grad_fn(self):
-        return self._node
+    def grad_fn(self): return self._node          # the node of the op that made this tensor
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
@@ -108,8 +100,7 @@ class Tensor:
                              f"number, got shape {self.shape}")
         return backend.to_numpy(self.data).reshape(()).item()
 
-    def tolist(self):
-        return backend.to_numpy(self.data).tolist()
+    def tolist(self): return backend.to_numpy(self.data).tolist()
 
     def detach(self):
         """The same data, cut from the graph."""
@@ -117,27 +108,14 @@ class Tensor:
 
     def to(self, device=None, dtype=None):
         """This tensor on ``device`` and/or as ``dtype`` (differentiable)."""
-        from .ops.shape import to
-        return to(self, device=device, dtype=dtype)
+        return ops.to(self, device=device, dtype=dtype)
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype="float32")
-
-    def double(self):
-        return self.to(dtype="float64")
-
-    def long(self):
-        return Tensor._from_op(self.data.astype(backend.int64), None, 0)
-
-    def clone(self):
-        from .ops.shape import clone
-        return clone(self)
+    def cpu(self): return self.to("cpu")
+    def cuda(self): return self.to("cuda")
+    def float(self): return self.to(dtype="float32")
+    def double(self): return self.to(dtype="float64")
+    def long(self): return Tensor._from_op(self.data.astype(backend.int64), None, 0)
+    def clone(self): return ops.clone(self)
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
@@ -156,31 +134,56 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
-        if self._node is None:
-            return
-        autograd.add_output_hook(self, autograd.retain_hook(self))
+        hooks.retain_grad(self)
 
     def register_hook(self, hook):
         """``hook(grad) -> new grad or None`` runs on the gradient flowing into self."""
-        if not self.requires_grad:
-            raise RuntimeError("register_hook: this tensor does not require grad")
-        if self._node is None:
-            self._hooks = (self._hooks or []) + [hook]
-        else:
-            autograd.add_output_hook(self, hook)
-        return hook
+        return hooks.register_hook(self, hook)
 
-    def _accumulate(self, grad, hooks=True):
+    def _accumulate(self, grad, run_hooks=True):
         """leaf.grad += grad (a new array: never changes an array someone else holds)."""
-        if hooks and self._hooks:
+        if run_hooks and self._hooks:
             for hook in self._hooks:
-                grad = autograd._run_hook(hook, grad)
+                grad = hooks.run_hook(hook, grad)
         # (backward gives each leaf an array of its own: see the end of autograd.backward)
         if self.grad is not None:
             grad = self.grad.data + grad
         if grad.dtype != self.data.dtype:
             grad = grad.astype(self.data.dtype)
         self.grad = Tensor._from_op(grad, None, 0)
+
+    # ------------------------------------------------------------------ operators
+    # thin calls into the ops (minigrad/ops), where forward and backward are written
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __abs__(self): return ops.abs(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+    def __lt__(self, other): return ops.lt(self, other)
+    def __le__(self, other): return ops.le(self, other)
+    def __gt__(self, other): return ops.gt(self, other)
+    def __ge__(self, other): return ops.ge(self, other)
+    def __eq__(self, other): return ops.eq(self, other)          # elementwise, as in PyTorch
+    def __ne__(self, other): return ops.ne(self, other)
+    __hash__ = object.__hash__                                     # so: identity hashing
+
+    def where(self, condition, other): return ops.where(condition, self, other)   # as PyTorch
+
+    @property
+    def T(self): return ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def mT(self): return ops.transpose(self, -2, -1)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):
@@ -213,29 +216,9 @@ class Tensor:
             raise TypeError("only integer tensors can be used as an index")
         return int(self.item())
 
-    __hash__ = object.__hash__
 
+from . import ops  # noqa: E402  (the ops need Tensor: imported once it exists)
 
-def _install_methods():
-    """Operators and methods as thin calls into the ops (defined in minigrad/ops)."""
-    from . import ops
-    methods = {
-        "__add__": ops.add, "__radd__": lambda a, b: ops.add(b, a),
-        "__sub__": ops.sub, "__rsub__": lambda a, b: ops.sub(b, a),
-        "__mul__": ops.mul, "__rmul__": lambda a, b: ops.mul(b, a),
-        "__truediv__": ops.div, "__rtruediv__": lambda a, b: ops.div(b, a),
-        "__pow__": ops.pow, "__rpow__": lambda a, b: ops.pow(b, a),
-        "__matmul__": ops.matmul, "__rmatmul__": lambda a, b: ops.matmul(b, a),
-        "__neg__": ops.neg, "__abs__": ops.abs, "__getitem__": ops.getitem,
-        "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
-        "__eq__": ops.eq, "__ne__": ops.ne,
-        # x.where(condition, y) is where(condition, x, y), as PyTorch
-        "where": lambda self, condition, other: ops.where(condition, self, other),
-    }
-    for name in ops.TENSOR_METHODS:
-        methods.setdefault(name, getattr(ops, name))
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
-    Tensor.__hash__ = object.__hash__   # __eq__ is elementwise; keep identity hashing
-    Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
-    Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
+for _name in ops.TENSOR_METHODS:          # x.sum(), x.reshape(...), x.exp(): the ops as methods
+    if _name not in Tensor.__dict__:
+        setattr(Tensor, _name, getattr(ops, _name))
