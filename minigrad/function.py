@@ -32,17 +32,16 @@ __all__ = ["Function", "Context"]
 
 
 class Context:
-    """What forward leaves for backward (saved arrays, settings ``ctx.foo = ...``); also the
-    graph node.
+    """What forward leaves for backward (saved arrays, settings ``ctx.foo = ...``); the node.
 
-    ``edges`` has one entry per input of forward, saying where that input's gradient goes:
-    ``None`` (not a Tensor, or it needs no gradient), or a pair ``(node, index)``: output
-    ``index`` of ``node``, the Context of the op that made the input; for a leaf Tensor,
-    ``node`` is the leaf itself (index 0), whose ``.grad`` accumulates.  A node keeps no
-    input Tensors, so the graph holds on to exactly the arrays that backwards saved, as
-    PyTorch's does.  After a backward the saved arrays are released (``saved`` becomes None)
-    unless ``retain_graph=True``.
+    ``edges``: one per input of forward, where its gradient goes: ``None`` (not a Tensor, or
+    it needs no gradient), or ``(node, index)``, output ``index`` of the node (Context) of the
+    op that made the input; for a leaf Tensor, ``(leaf, 0)``: its ``.grad`` accumulates.  A
+    node keeps no input Tensors, so the graph holds exactly the arrays that backwards saved,
+    as PyTorch's does.  Backward releases them (``saved = None``) unless ``retain_graph``.
     """
+    __slots__ = ("fn", "xp", "saved", "needs_input_grad", "edges", "output_meta", "out_hooks",
+                 "__dict__", "__weakref__")     # fixed fields (cheap), and any ctx.foo a forward sets
 
     def __init__(self, fn, xp, needs_input_grad):
         self.fn = fn
@@ -85,31 +84,39 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        tensors = [arg for arg in args if isinstance(arg, Tensor)]
-        array_types = {type(t.data) for t in tensors}
-        if len(array_types) > 1:
-            _device_error(cls, tensors)
-        xp = backend.module_of_type(array_types.pop() if array_types else None)
-        arrays = [arg.data if isinstance(arg, Tensor) else arg for arg in args]
-        needs = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
-        record = _state["grad"] and any(needs)   # grad mode on, and some input wants one
-        ctx = Context(cls, xp, needs if record else (False,) * len(args))
+        # once per op: this loop is the engine's overhead, so it is one plain pass
+        arrays, needs, array_type = [], [], None
+        for arg in args:
+            if isinstance(arg, Tensor):
+                if array_type is not None and type(arg.data) is not array_type:
+                    _device_error(cls, args)
+                array_type = type(arg.data)
+                arrays.append(arg.data)
+                needs.append(arg.requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
+        record = _state["grad"] and True in needs     # grad mode on, and some input wants one
+        needs = tuple(needs) if record else (False,) * len(args)
+        ctx = Context(cls, backend.module_of_type(array_type), needs)
 
         outputs = cls.forward(ctx, *arrays, **kwargs)
-        single = not isinstance(outputs, tuple)
-        # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
-        outputs = tuple(out if backend.is_array(out) else xp.asarray(out)
-                        for out in ((outputs,) if single else outputs))
+        single = type(outputs) is not tuple
+        outputs = (outputs,) if single else outputs
+        if not all(type(out) is array_type for out in outputs):
+            # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
+            outputs = tuple(out if backend.is_array(out) else ctx.xp.asarray(out)
+                            for out in outputs)
         if _state["anomaly"]:
             anomaly_check(cls.__name__, "forward", outputs, arrays)
 
         if record:
-            ctx.edges = tuple(_edge(arg) if need else None for arg, need in zip(args, needs))
-            ctx.output_meta = tuple((out.shape, out.dtype) for out in outputs)
+            ctx.edges = tuple([_edge(arg) if need else None for arg, need in zip(args, needs)])
+            ctx.output_meta = tuple([(out.shape, out.dtype) for out in outputs])
         # only float outputs carry a gradient (argmax indices, masks do not)
-        results = tuple(Tensor._from_op(out, ctx if record and out.dtype.kind == "f" else None,
-                                        index) for index, out in enumerate(outputs))
-        return results[0] if single else results
+        results = [Tensor._from_op(out, ctx if record and out.dtype.kind == "f" else None, index)
+                   for index, out in enumerate(outputs)]
+        return results[0] if single else tuple(results)
 
 
 def _edge(tensor):
@@ -120,7 +127,7 @@ def _edge(tensor):
     return (tensor._node, tensor._index)
 
 
-def _device_error(fn, tensors):
-    shapes = ", ".join(f"{t.shape} on {t.device}" for t in tensors)
+def _device_error(fn, args):
+    shapes = ", ".join(f"{a.shape} on {a.device}" for a in args if isinstance(a, Tensor))
     raise RuntimeError(f"{fn.__name__}: all tensors must be on one device, got {shapes}; "
                        "move them with .to(device) first")

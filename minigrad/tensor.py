@@ -61,9 +61,7 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape (a tuple), or the size of one dim, as PyTorch's ``x.size(0)``."""
-        if dim is None:
-            return self.shape
-        return self.shape[dim]
+        return self.shape if dim is None else self.shape[dim]
 
     def numel(self): return int(self.data.size)
 
@@ -145,7 +143,6 @@ class Tensor:
         if run_hooks and self._hooks:
             for hook in self._hooks:
                 grad = hooks.run_hook(hook, grad)
-        # (backward gives each leaf an array of its own: see the end of autograd.backward)
         if self.grad is not None:
             grad = self.grad.data + grad
         if grad.dtype != self.data.dtype:
