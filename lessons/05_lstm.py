@@ -285,6 +285,7 @@ opts.save_json("results", {
 #    Did training move it up or down from $\sigma(1) = 0.73$?
 # 3. Set the input gate's bias to -3 (`bias_ih_l0[:H]`). What happens to the cell state, and
 #    to the training loss?
-# 4. Build the "coupled" LSTM, $i = 1 - f$ (as in the GRU): which line of `lstm_step_forward`
-#    changes? What does it do to the parameter count?
+# 4. Build the "coupled" LSTM, $i = 1 - f$ (as in the GRU): in `lstm_step_forward` the line
+#    `i = sigmoid(a[:, :H])` becomes `i = 1 - f`. What changes in `lstm_step_backward`, and in
+#    the parameter count?
 # 5. At which weight scale k between 3 and 10 does the reach first exceed 1?
