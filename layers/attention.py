@@ -136,31 +136,23 @@ def attention_backward(grad_out, grad_weights, cache):
     ###       allowed, then grad_q = scale grad_s k and grad_k = grad_s^T q_scaled.
     ###       Unbroadcast grad_q, grad_k, grad_v to the input shapes; return grad_s too.
     q_scaled, k, v, out, weights, allowed, keep, scale = cache
-    xp = backend.array_module(weights)
-    attended = weights if keep is None else weights * keep          # A (..., T, S)
+    p = weights                                                     # P (..., T, S)
+    attended = p if keep is None else p * keep                      # A = dropout(P)
     grad_v = attended.swapaxes(-1, -2) @ grad_out                   # (..., S, T) @ (..., T, hdv)
-    grad_p = grad_out @ v.swapaxes(-1, -2)                          # (..., T, S), ours to change
-    # rowsum_i = sum_j grad_p_ij P_ij.  Since out_i = sum_j A_ij v_j, the dropout part of it
-    # equals grad_out_i . out_i: a (T, hdv) product instead of a pass over (T, S)
-    rowsum = (grad_out * out).sum(axis=-1, keepdims=True)           # (..., T, 1)
+    dp = grad_out @ v.swapaxes(-1, -2)                              # (..., T, hdv) @ (..., hdv, S)
     if keep is not None:
-        grad_p *= keep
+        dp = dp * keep                                              # through the dropout
     if grad_weights is not None:
-        grad_p += grad_weights
-        rowsum = rowsum + (grad_weights * weights).sum(axis=-1, keepdims=True)
-    # softmax backward: dP_i/ds_j = P_i (delta_ij - P_j)  =>  ds = P (dP - sum_j dP_j P_j)
-    grad_p -= rowsum
-    grad_p *= weights
-    grad_s = grad_p
+        dp = dp + grad_weights                                      # P is also an output
+    # softmax backward, row by row: dP_j/ds_k = P_j (delta_jk - P_k), so
+    # ds = P * (dP - sum over the row of dP * P)
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))            # (..., T, S)
     if allowed is not None:
-        # zero where masked, in place (grad_p is ours): a product with the bool mask, since
-        # NumPy's where(mask, a, 0) is several times slower than a multiply
-        grad_s *= allowed
-    # s = (scale q) k^T: grad_k = grad_s^T (scale q); grad_q = scale grad_s k (scaling the
-    # small (T, hd) product, not the (T, S) one)
-    grad_q = grad_s @ k                                             # (..., T, S) @ (..., S, hd)
-    grad_q *= scale
-    grad_k = grad_s.swapaxes(-1, -2) @ q_scaled                     # (..., S, T) @ (..., T, hd)
+        ds = ds * allowed                     # a masked score is a constant: no gradient
+    grad_s = ds
+    # s = (scale q) k^T: dL/dq = scale ds k, dL/dk = ds^T (scale q)
+    grad_q = scale * (ds @ k)                                       # (..., T, S) @ (..., S, hd)
+    grad_k = ds.swapaxes(-1, -2) @ q_scaled                         # (..., S, T) @ (..., T, hd)
     ### END SOLUTION
     return (unbroadcast(grad_q, q_scaled.shape), unbroadcast(grad_k, k.shape),
             unbroadcast(grad_v, v.shape), grad_s)
