@@ -37,6 +37,11 @@ def _heads_order(batch_first):
     return (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)
 
 
+def _projection_order(batch_first):
+    # the inverse: (c, N, nh, L, hd) -> (N, L, c, nh, hd) or (L, N, c, nh, hd)
+    return (1, 3, 0, 2, 4) if batch_first else (3, 1, 0, 2, 4)
+
+
 class HeadsProjection(Function):
     """x W^T + b split into ``count`` tensors of heads.
 
@@ -65,14 +70,10 @@ class HeadsProjection(Function):
         ###       grad_x = grad_y W, grad_W = grad_y^T x, grad_b = sum of grad_y over rows.
         x, weight = ctx.saved
         num_heads, count, batch_first, has_bias = ctx.settings
-        xp = ctx.xp
         A, B, D = x.shape
-        grad_y = xp.empty((A, B, count, num_heads, weight.shape[0] // (count * num_heads)),
-                          dtype=grads[0].dtype)
-        target = grad_y.transpose(_heads_order(batch_first))        # (c, N, nh, L, hd) view
-        for i, grad in enumerate(grads):
-            target[i] = grad                               # one copy into the y layout
-        grad_y = grad_y.reshape(A * B, weight.shape[0])   # (A*B, c*E)
+        grad_heads = ctx.xp.stack(grads)                  # (c, N, nh, L, hd)
+        grad_y = grad_heads.transpose(_projection_order(batch_first))   # (A, B, c, nh, hd)
+        grad_y = grad_y.reshape(A * B, weight.shape[0])   # (A*B, c*E), laid out as y
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_y @ weight).reshape(A, B, D)   # (A*B, c*E) @ (c*E, D)
