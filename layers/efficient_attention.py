@@ -22,7 +22,13 @@ rebuild each weight tile as P = exp(S - lse).
 
 Backward (FlashAttention-2): with D = rowsum(dO * O) (N, nh, T), for every tile
 P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - D), dQ += dS K * scale,
-dK += dS^T Q * scale.  D is the softmax Jacobian term: sum_j P_ij dP_ij = dO_i . O_i.
+dK += dS^T Q * scale.  dS is the softmax Jacobian of plain attention's backward
+(layers/attention.py: ds = p * (dp - sum_j dp_j p_j)), with its row sum computed ahead,
+once, by the rowsum trick:
+
+    D_i = sum_j P_ij dP_ij = sum_j P_ij (dO_i . v_j) = dO_i . (sum_j P_ij v_j) = dO_i . O_i
+
+a (T, hd) product instead of a pass over all (T, S) tiles, so each tile is visited once.
 It walks key blocks in the outer loop (``key_block_backward``), so each key block's dK and
 dV are summed in one place and written once.
 
