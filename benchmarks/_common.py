@@ -28,7 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:          # run from anywhere: the project is not pip-installed
     sys.path.append(ROOT)         # (after PYTHONPATH, so another checkout can be timed)
 
-__all__ = ["blas_info", "best_of", "best_times", "median_of", "median_times", "time_alone", "median",
+__all__ = ["blas_info", "best_of", "best_times", "host_array", "median_of", "median_times",
+           "time_alone", "median",
            "import_torch", "limit_threads", "thread_settings", "threads_label", "print_header",
            "report_line", "CLOCKS", "PAUSE", "ROOT"]
 
@@ -53,6 +54,13 @@ def blas_info():
             f"kernel={i.get('architecture') or i.get('corename') or '-'} "
             f"threads={i['num_threads']} [{os.path.basename(i['filepath'])}]"
             for i in threadpool_info()] or ["none found"]
+
+
+def host_array(value):
+    """A state_dict value (a NumPy array, or a Tensor in later versions) as a NumPy array."""
+    if hasattr(value, "detach"):
+        value = value.detach().numpy()
+    return value
 
 
 def import_torch():

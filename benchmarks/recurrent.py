@@ -16,8 +16,8 @@ import argparse
 
 import numpy as np
 
-from _common import (blas_info, import_torch, limit_threads, median_times, print_header,
-                     report_line, thread_settings, threads_label)
+from _common import (blas_info, host_array, import_torch, limit_threads, median_times,
+                     print_header, report_line, thread_settings, threads_label)
 
 import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
@@ -42,7 +42,7 @@ def runners_for(kind, args, rng, torch):
     torch_module = getattr(torch.nn, kind)(D, H)
     with torch.no_grad():
         for name, value in module.state_dict().items():
-            getattr(torch_module, name).copy_(torch.from_numpy(value))
+            getattr(torch_module, name).copy_(torch.from_numpy(host_array(value)))
     x_t = torch.from_numpy(x_host).requires_grad_()
     grad_t = torch.from_numpy(grad_host)
 

@@ -17,8 +17,8 @@ import argparse
 
 import numpy as np
 
-from _common import (blas_info, import_torch, limit_threads, median_times, print_header,
-                     report_line, thread_settings, threads_label)
+from _common import (blas_info, host_array, import_torch, limit_threads, median_times,
+                     print_header, report_line, thread_settings, threads_label)
 
 import minigrad  # noqa: E402  (_common put the project on sys.path)
 import layers  # noqa: E402
@@ -56,7 +56,7 @@ def main():
         torch_layer = torch.nn.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
                                                        batch_first=True,
                                                        norm_first=args.norm_first)
-        torch_layer.load_state_dict({k: torch.from_numpy(v)
+        torch_layer.load_state_dict({k: torch.from_numpy(host_array(v))
                                      for k, v in layer.state_dict().items()})
         tx = torch.tensor(x_host, requires_grad=True)
         tgrad = torch.tensor(grad_host)
