@@ -40,10 +40,9 @@ def project_inputs(x, w_ih, b_ih=None, b_hh=None):
     """x (M, D) @ W_ih^T (D, G) + b_ih + b_hh -> (M, G): every row's input projection in one
     matrix product (M = T*N rows for a whole sequence).  Biases may be None."""
     x_proj = x @ w_ih.T                      # (M, D) @ (D, G) -> (M, G)
-    if b_ih is not None:
-        x_proj += b_ih
-    if b_hh is not None:
-        x_proj += b_hh
+    biases = [b for b in (b_ih, b_hh) if b is not None]
+    if biases:
+        x_proj += sum(biases)                # the (G,) biases added first: one pass over (M, G)
     return x_proj
 
 
