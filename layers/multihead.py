@@ -130,6 +130,13 @@ def mha_mask(attn_mask, key_padding_mask, N, num_heads, T, S, dtype):
     Returns None, a bool array or a float array broadcastable to (N, nh, T, S).
     """
     masks = []
+    for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+        if mask is not None and mask.dtype != backend.bool_ and not backend.is_floating(
+                mask.dtype):
+            raise TypeError(f"MultiheadAttention: {name} must be bool (True = that position "
+                            f"is MASKED OUT, PyTorch MHA's sense) or floating (added to the "
+                            f"scores), got dtype {mask.dtype}; for a 0/1 mask with 1 = masked "
+                            "pass mask.bool()")
     if attn_mask is not None:
         data = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
         if data.ndim == 3:
@@ -228,6 +235,20 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: expected query (T, N, E) (or (N, T, E) with "
                              f"batch_first) with E = {self.embed_dim}, got {query.shape}")
         b, l = (0, 1) if self.batch_first else (1, 0)
+        layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        if (key.ndim != 3 or value.ndim != 3 or key.shape[-1] != self.embed_dim
+                or value.shape[-1] != self.embed_dim or key.shape[b] != query.shape[b]
+                or value.shape[b] != query.shape[b] or key.shape[l] != value.shape[l]):
+            raise ValueError(f"MultiheadAttention: query {query.shape}, key {key.shape} and "
+                             f"value {value.shape} do not fit: all are {layout} with "
+                             f"E = {self.embed_dim} and the same batch size N, and key and "
+                             "value have the same length S")
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if t.dtype != self.in_proj_weight.dtype:
+                raise TypeError(f"MultiheadAttention: expected {name} of dtype "
+                                f"{self.in_proj_weight.dtype} (the weights'), got {t.dtype}; "
+                                "cast it with .float()/.double() or the layer with "
+                                ".to(dtype=...)")
         N, T, S = query.shape[b], query.shape[l], key.shape[l]
         if query is key and key is value:                  # self-attention: one fused GEMM
             q, k, v = self._project(query, (0, 3), 3)

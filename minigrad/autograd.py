@@ -123,12 +123,19 @@ def anomaly_check(op_name, phase, arrays, inputs):
                 f"{_shape_of(array)} (inputs of shapes {shapes or 'none'})")
 
 
-def backward(root, grad=None, retain_graph=False):
+def backward(root, grad=None, retain_graph=False, create_graph=False):
     """Fill ``.grad`` of every leaf that ``root`` depends on with d(root)/d(leaf).
 
     root: a Tensor.  grad: dL/d(root), same shape (may be omitted for a one-element root).
     retain_graph: keep saved arrays, so that a second backward can run through the graph.
+    create_graph: not supported (raises NotImplementedError): backwards run on raw arrays,
+    so no graph of the gradients is ever built and grad-of-grad is impossible by design.
     """
+    if create_graph:
+        raise NotImplementedError(
+            "backward(create_graph=True): higher-order gradients are not supported in "
+            "minigrad; every backward runs on raw arrays, so the gradients have no graph to "
+            "differentiate again (see docs/architecture.md, 'Higher-order gradients')")
     from . import backend
     from .function import Context
     from .tensor import Tensor
