@@ -40,7 +40,7 @@ def runners_for(kind, args, rng, torch):
     torch_module = getattr(torch.nn, kind)(D, H)
     with torch.no_grad():
         for name, value in module.state_dict().items():
-            getattr(torch_module, name).copy_(torch.from_numpy(value))
+            getattr(torch_module, name).copy_(torch.from_numpy(value.cpu().numpy()))
     x_t = torch.from_numpy(x_host).requires_grad_()
     grad_t = torch.from_numpy(grad_host)
 

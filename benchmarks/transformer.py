@@ -54,7 +54,7 @@ def main():
         torch_layer = torch.nn.TransformerEncoderLayer(E, args.heads, args.ff, dropout=0.0,
                                                        batch_first=True,
                                                        norm_first=args.norm_first)
-        torch_layer.load_state_dict({k: torch.from_numpy(v)
+        torch_layer.load_state_dict({k: torch.from_numpy(v.cpu().numpy())
                                      for k, v in layer.state_dict().items()})
         tx = torch.tensor(x_host, requires_grad=True)
         tgrad = torch.tensor(grad_host)
