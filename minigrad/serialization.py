@@ -170,7 +170,12 @@ def _read_arrays(path, max_bytes):
         raise _Unreadable(_what_it_is(head))
     size = os.path.getsize(path)
     limit = 16 * size if max_bytes is None else max_bytes
-    with zipfile.ZipFile(path) as archive:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as err:
+        raise _Unreadable(f"a zip archive without its index at the end: truncated or "
+                          f"corrupt ({err})") from None
+    with archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         foreign = [n for n in names if not n.endswith(".npy")]
