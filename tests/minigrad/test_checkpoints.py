@@ -173,7 +173,7 @@ def test_state_dict_values_are_detached_tensors_that_numpy_works_on():
     params = dict(model.named_parameters())
     for key, value in sd.items():
         assert isinstance(value, minigrad.Tensor) and not value.requires_grad
-        assert value.is_leaf and value.device == "cpu"
+        assert value.is_leaf and value.device == params[key].device    # stays where it is
         np.testing.assert_array_equal(value.numpy(), params[key].detach().numpy())
     before = sd["0.bias"].numpy().copy()
     with minigrad.no_grad():
