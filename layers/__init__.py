@@ -23,3 +23,4 @@ from .recurrent import RNN, LSTM, GRU
 from .tbptt import chunks, tbptt_windows, detach_state, train_tbptt
 from .sequence_loss import sequence_mask, sequence_cross_entropy, sequence_mse
 from .linear_recurrence import linear_recurrence, linear_recurrence_composed, LinearRecurrence
+from .min_rnn import MinGRU, MinLSTM
