@@ -24,3 +24,5 @@ from .tbptt import chunks, tbptt_windows, detach_state, train_tbptt
 from .sequence_loss import sequence_mask, sequence_cross_entropy, sequence_mse
 from .linear_recurrence import linear_recurrence, linear_recurrence_composed, LinearRecurrence
 from .min_rnn import MinGRU, MinLSTM
+from .selective_scan import selective_scan, selective_scan_composed
+from .mamba import Mamba
