@@ -26,3 +26,4 @@ from .linear_recurrence import linear_recurrence, linear_recurrence_composed, Li
 from .min_rnn import MinGRU, MinLSTM
 from .selective_scan import selective_scan, selective_scan_composed
 from .mamba import Mamba
+from .linear_attention import CausalLinearAttention
