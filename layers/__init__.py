@@ -7,7 +7,7 @@ from .attention import scaled_dot_product_attention, attention, attention_compos
 from .efficient_attention import memory_efficient_attention, sliding_window_mask
 from .norm import LayerNorm, layer_norm_composed
 from .positional import (sinusoidal_table, PositionalEncoding, LearnedPositionalEmbedding,
-                         apply_rotary, RotaryEmbedding)
+                         apply_rotary, RotaryEmbedding, alibi_slopes, alibi_bias)
 from .feedforward import PositionwiseFeedForward
 from .multihead import MultiheadAttention
 from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
