@@ -28,6 +28,7 @@ from minigrad.tensor import Tensor
 
 from .attention import attention, most_negative
 from .linear import Linear
+from .positional import ATTENTION_POSITIONS, apply_rotary, with_alibi
 
 __all__ = ["MultiheadAttention", "HeadsProjection", "MergeHeadsProjection", "mha_mask"]
 
@@ -131,6 +132,13 @@ def mha_mask(attn_mask, key_padding_mask, N, num_heads, T, S, dtype):
     Returns None, a bool array or a float array broadcastable to (N, nh, T, S).
     """
     masks = []
+    for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+        if mask is not None and mask.dtype != backend.bool_ and not backend.is_floating(
+                mask.dtype):
+            raise TypeError(f"MultiheadAttention: {name} must be bool (True = that position "
+                            f"is MASKED OUT, PyTorch MHA's sense) or floating (added to the "
+                            f"scores), got dtype {mask.dtype}; for a 0/1 mask with 1 = masked "
+                            "pass mask.bool()")
     if attn_mask is not None:
         data = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
         if data.ndim == 3:
@@ -176,11 +184,18 @@ class MultiheadAttention(Module):
     query (T, N, E) / key, value (S, N, E); (N, T, E) / (N, S, E) with batch_first;
     unbatched (T, E) works too.  attn_weights: (N, T, S) averaged over heads, or
     (N, nh, T, S) with average_attn_weights=False.
+    positional (not in PyTorch): None / "none" adds no position; "rope" rotates q and k by
+    their positions (layers.positional.apply_rotary); "alibi" adds -m_h |i - j| to the
+    scores (alibi_bias).  With a KV cache, positions continue from the cache's length.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
-                 device=None, dtype=None):
+                 device=None, dtype=None, positional=None):
         super().__init__()
+        if positional not in ATTENTION_POSITIONS:
+            raise ValueError(f"MultiheadAttention: positional must be one of "
+                             f"{ATTENTION_POSITIONS}, got {positional!r}")
+        self.positional = positional          # "rope" / "alibi": applied inside, per head
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible "
                              f"by num_heads {num_heads}")
@@ -229,6 +244,20 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: expected query (T, N, E) (or (N, T, E) with "
                              f"batch_first) with E = {self.embed_dim}, got {query.shape}")
         b, l = (0, 1) if self.batch_first else (1, 0)
+        layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        if (key.ndim != 3 or value.ndim != 3 or key.shape[-1] != self.embed_dim
+                or value.shape[-1] != self.embed_dim or key.shape[b] != query.shape[b]
+                or value.shape[b] != query.shape[b] or key.shape[l] != value.shape[l]):
+            raise ValueError(f"MultiheadAttention: query {query.shape}, key {key.shape} and "
+                             f"value {value.shape} do not fit: all are {layout} with "
+                             f"E = {self.embed_dim} and the same batch size N, and key and "
+                             "value have the same length S")
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if t.dtype != self.in_proj_weight.dtype:
+                raise TypeError(f"MultiheadAttention: expected {name} of dtype "
+                                f"{self.in_proj_weight.dtype} (the weights'), got {t.dtype}; "
+                                "cast it with .float()/.double() or the layer with "
+                                ".to(dtype=...)")
         N, T, S = query.shape[b], query.shape[l], key.shape[l]
         if query is key and key is value:                  # self-attention: one fused GEMM
             q, k, v = self._project(query, (0, 3), 3)
@@ -238,10 +267,16 @@ class MultiheadAttention(Module):
                 k, v = self._project(key, (1, 3), 2)
             else:
                 k, v = self._project(key, (1, 2), 1), self._project(value, (2, 3), 1)
+        offset = 0 if cache is None else cache.length      # position of the first query
+        if self.positional == "rope":                      # rotate q, k by their positions
+            q = apply_rotary(q, q.xp.arange(offset, offset + T))
+            k = apply_rotary(k, k.xp.arange(offset, offset + k.shape[-2]))
         if cache is not None:                              # k, v: all positions so far
             k, v, attn_mask, is_causal = cache.update(k, v, attn_mask, is_causal)
             S = k.shape[-2]
         mask = mha_mask(attn_mask, key_padding_mask, N, self.num_heads, T, S, q.dtype)
+        if self.positional == "alibi":                     # + (-m_h |i - j|), (nh, T, S)
+            mask = with_alibi(mask, self.num_heads, T, S, offset, q.dtype, q.device)
         if mask is not None:
             mask = Tensor(mask, device=q.device)
         dropout_p = self.dropout if self.training else 0.0

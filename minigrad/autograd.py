@@ -24,12 +24,19 @@ __all__ = ["backward", "no_grad", "enable_grad", "grad_enabled", "set_grad_enabl
 gc.set_threshold(max(gc.get_threshold()[0], 10_000), *gc.get_threshold()[1:])
 
 
-def backward(root, grad=None, retain_graph=False):
+def backward(root, grad=None, retain_graph=False, create_graph=False):
     """Fill ``.grad`` of every leaf that ``root`` depends on with d(root)/d(leaf).
 
     root: a Tensor.  grad: dL/d(root), same shape (may be omitted for a one-element root).
     retain_graph: keep saved arrays, so that a second backward can run through the graph.
+    create_graph: not supported (raises NotImplementedError): backwards run on raw arrays,
+    so no graph of the gradients is ever built and grad-of-grad is impossible by design.
     """
+    if create_graph:
+        raise NotImplementedError(
+            "backward(create_graph=True): higher-order gradients are not supported in "
+            "minigrad; every backward runs on raw arrays, so the gradients have no graph to "
+            "differentiate again (see docs/architecture.md, 'Higher-order gradients')")
     from . import backend
     from .hooks import run_hook
     from .tensor import Tensor

@@ -11,7 +11,7 @@ __all__ = ["Tensor"]
 
 
 class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_index", "_hooks",
+    __slots__ = ("data", "_requires_grad", "_grad", "_node", "_index", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000      # numpy_array + tensor -> Tensor.__radd__
 
@@ -33,11 +33,14 @@ class Tensor:
         if device is None and backend.is_array(data) and backend.device_of(data) != "cpu":
             device = backend.device_of(data)     # a device array stays where it is; host data
         self.data = backend.as_array(data, dtype=dtype, device=device)   # go to the default
-        self.grad = None
+        if self.data.dtype.kind not in "fiub":       # object, str, complex, datetime arrays
+            raise TypeError(f"Tensor: cannot make a tensor from an array of dtype "
+                            f"{self.data.dtype}; expected numbers (float, int or bool)")
+        self._grad = None
         self._node = None
         self._index = 0
         self._hooks = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -45,8 +48,8 @@ class Tensor:
     def _from_op(cls, data, node, index):
         """Wrap an op's output array without copying or converting it."""
         t = cls.__new__(cls)
-        t.data, t.grad, t._node, t._index, t._hooks = data, None, node, index, None
-        t.requires_grad = node is not None
+        t.data, t._grad, t._node, t._index, t._hooks = data, None, node, index, None
+        t._requires_grad = node is not None
         return t
 
     # ------------------------------------------------------------------ properties
@@ -69,6 +72,12 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):
+        """The sub-tensors along dim 0, as ``x[0], x[1], ...``."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() for its value")
+        return (self[i] for i in range(self.shape[0]))
 
     @property
     def device(self): return backend.device_of(self.data)
@@ -116,6 +125,14 @@ class Tensor:
     def clone(self): return ops.clone(self)
 
     # ------------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad):        # t.requires_grad = True checks as below
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
             raise TypeError(f"requires_grad: only floating-point tensors can require "
@@ -123,12 +140,38 @@ class Tensor:
                             "dtype='float32' or 'float64'")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf behind self."""
-        autograd.backward(self, gradient, retain_graph=retain_graph)
+    @property
+    def grad(self):
+        """d(loss)/d(self) after a backward (a Tensor of self's shape), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad):
+        # a NumPy/CuPy array (p.grad = my_array) becomes a Tensor like self, so the optimiser
+        # finds what backward would have left there
+        if grad is not None and not isinstance(grad, Tensor):
+            if not (backend.is_array(grad) or hasattr(grad, "__array__")):
+                raise TypeError(f"grad: expected a Tensor, an array or None, got "
+                                f"{type(grad).__name__}")
+            grad = Tensor._from_op(backend.as_array(grad, dtype=self.dtype,
+                                                    device=self.device), None, 0)
+        if grad is not None and grad.shape != self.shape:
+            raise RuntimeError(f"grad: assigned a gradient of shape {grad.shape} to a tensor "
+                               f"of shape {self.shape}; expected the same shape")
+        self._grad = grad
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf behind self.
+
+        create_graph: must stay False.  Higher-order gradients (a graph of the backward
+        itself, for grad-of-grad) are not supported: every backward here runs on raw arrays,
+        so the gradients it makes have no graph.  True raises NotImplementedError.
+        """
+        autograd.backward(self, gradient, retain_graph=retain_graph,
+                          create_graph=create_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -147,7 +190,7 @@ class Tensor:
             grad = self.grad.data + grad
         if grad.dtype != self.data.dtype:
             grad = grad.astype(self.data.dtype)
-        self.grad = Tensor._from_op(grad, None, 0)
+        self._grad = Tensor._from_op(grad, None, 0)
 
     # ------------------------------------------------------------------ operators
     # thin calls into the ops (minigrad/ops), where forward and backward are written
@@ -212,6 +255,24 @@ class Tensor:
         if backend.is_floating(self.dtype):
             raise TypeError("only integer tensors can be used as an index")
         return int(self.item())
+
+    def __setitem__(self, index, value):
+        """``x[index] = value`` in place, where PyTorch allows it without autograd: on a
+        tensor that does not require grad, or on a leaf under ``no_grad()`` (e.g. to
+        initialise a weight).  No version counter here: changing a tensor that an op already
+        saved for its backward changes that gradient silently."""
+        if self._requires_grad and (autograd.grad_enabled() or self._node is not None):
+            raise RuntimeError(
+                "x[index] = value on a tensor that requires grad: in-place assignment is not "
+                "recorded by autograd; do it under minigrad.no_grad() (a leaf, e.g. to "
+                "initialise it), or build a new tensor with minigrad.where(mask, value, x)")
+        value = value.data if isinstance(value, Tensor) else value
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        self.data[index] = value
+
 
 
 from . import ops  # noqa: E402  (the ops need Tensor: imported once it exists)

@@ -20,13 +20,20 @@ def _safe_max(xp, x, axis):
     Subtracting the max makes exp() overflow-free (every exponent <= 0), which is what
     keeps logits of 1e4 finite.  A row that is all -inf has max -inf, and -inf - (-inf)
     is NaN; shifting that row by 0 instead gives exp(-inf) = 0, the right limit.
+    An empty x (a size-0 dim) has no max: it is shifted by 0 too.
     """
+    if x.size == 0:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = {a % x.ndim for a in axes}
+        return xp.zeros([1 if i in axes else n for i, n in enumerate(x.shape)], dtype=x.dtype)
     m = x.max(axis=axis, keepdims=True)
     return xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype))
 
 
 def _log_softmax(xp, x, axis):
     """(x - max) - log(sum(exp(x - max))): log-probabilities without log of tiny numbers."""
+    if x.size == 0:                      # a size-0 dim: an empty result, as PyTorch's
+        return x.copy()
     shifted = x - _safe_max(xp, x, axis)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
