@@ -3,14 +3,17 @@
 A Tensor holds ``data`` (a NumPy or CuPy array), ``requires_grad``, ``grad`` (a Tensor,
 None until a backward reaches it) and, if an op made it, the graph node of that op
 (``grad_fn``, a Context) and which output of it this is.  All math lives in Functions
-(``minigrad/ops``); the operators and methods here are thin calls into them.
+(``minigrad/ops``); the operators and methods here are thin calls into them.  What makes a
+tensor look like an array to Python (shape, printing, ``len``, ``float(x)``, ``x[i] = v``)
+is in ``tensor_base.py``: none of it takes part in a backward.
 """
 from . import autograd, backend, hooks
+from .tensor_base import TensorBase
 
 __all__ = ["Tensor"]
 
 
-class Tensor:
+class Tensor(TensorBase):
     __slots__ = ("data", "_requires_grad", "_grad", "_node", "_index", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000      # numpy_array + tensor -> Tensor.__radd__
@@ -52,41 +55,7 @@ class Tensor:
         t._requires_grad = node is not None
         return t
 
-    # ------------------------------------------------------------------ properties
-    @property
-    def shape(self): return tuple(self.data.shape)
-
-    @property
-    def ndim(self): return self.data.ndim
-
-    @property
-    def dtype(self): return self.data.dtype
-
-    def size(self, dim=None):
-        """The shape (a tuple), or the size of one dim, as PyTorch's ``x.size(0)``."""
-        return self.shape if dim is None else self.shape[dim]
-
-    def numel(self): return int(self.data.size)
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self):
-        """The sub-tensors along dim 0, as ``x[0], x[1], ...``."""
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor; use .item() for its value")
-        return (self[i] for i in range(self.shape[0]))
-
-    @property
-    def device(self): return backend.device_of(self.data)
-
-    @property
-    def xp(self):
-        """The array module doing this tensor's math (numpy or cupy)."""
-        return backend.array_module(self.data)
-
+    # ------------------------------------------------------------------ graph
     @property
     def is_leaf(self): return self._node is None
 
@@ -94,21 +63,6 @@ class Tensor:
     def grad_fn(self): return self._node          # the node of the op that made this tensor
 
     # ------------------------------------------------------------------ conversion
-    def numpy(self):
-        """A host NumPy array (a copy from the GPU; the array itself on the CPU)."""
-        if self.requires_grad:
-            raise RuntimeError("numpy(): call .detach().numpy() on a tensor that requires "
-                               "grad, so the graph is not silently left behind")
-        return backend.to_numpy(self.data)
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors convert to a Python "
-                             f"number, got shape {self.shape}")
-        return backend.to_numpy(self.data).reshape(()).item()
-
-    def tolist(self): return backend.to_numpy(self.data).tolist()
-
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor._from_op(self.data, None, 0)
@@ -224,56 +178,6 @@ class Tensor:
 
     @property
     def mT(self): return ops.transpose(self, -2, -1)
-
-    # ------------------------------------------------------------------ printing
-    def __repr__(self):
-        body = backend.format_array(backend.to_numpy(self.data), prefix="tensor(")
-        extras = []
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.dtype != backend.float32:
-            extras.append(f"dtype={self.dtype}")
-        if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.name}Backward>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
-
-    def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is "
-                               "ambiguous; use .any() or .all()")
-        return bool(self.item())
-
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        if backend.is_floating(self.dtype):
-            raise TypeError("only integer tensors can be used as an index")
-        return int(self.item())
-
-    def __setitem__(self, index, value):
-        """``x[index] = value`` in place, where PyTorch allows it without autograd: on a
-        tensor that does not require grad, or on a leaf under ``no_grad()`` (e.g. to
-        initialise a weight).  No version counter here: changing a tensor that an op already
-        saved for its backward changes that gradient silently."""
-        if self._requires_grad and (autograd.grad_enabled() or self._node is not None):
-            raise RuntimeError(
-                "x[index] = value on a tensor that requires grad: in-place assignment is not "
-                "recorded by autograd; do it under minigrad.no_grad() (a leaf, e.g. to "
-                "initialise it), or build a new tensor with minigrad.where(mask, value, x)")
-        value = value.data if isinstance(value, Tensor) else value
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        self.data[index] = value
-
-
 
 from . import ops  # noqa: E402  (the ops need Tensor: imported once it exists)
 
