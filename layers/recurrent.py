@@ -20,7 +20,7 @@ import math
 import minigrad
 from minigrad.nn import Module, Parameter
 from minigrad.nn import init
-from minigrad import backend
+from minigrad import Tensor, backend
 
 from .cell_base import check_dtype, check_impl
 from .lstm import set_forget_bias_
