@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     gs.add_argument("--root", default=DEFAULT_ROOT, help="teacher's tree (default: this one)")
     gs.add_argument("--seed", type=int, help="seed of the probe inputs (default: a fresh one)")
 
+    commands.add_parser("autograde", help="(inside Gradescope) grade /autograder/submission "
+                        "into /autograder/results/results.json; HOMEWORK_AUTOGRADER_ROOT moves it")
+
     iso = commands.add_parser("check-isolation", help="slow: paste each problem's solution into "
                               "a stubbed release and grade all; only that one may score")
     iso.add_argument("--root", default=DEFAULT_ROOT, help="project root (default: this one)")
@@ -152,6 +155,13 @@ def _gradescope(args) -> int:
     return 0
 
 
+def _autograde(args) -> int:
+    from .gradescope import autograde
+    results = autograde()
+    print(f"score {results['score']:g}; {len(results['tests'])} tests")
+    return 0
+
+
 def _check_isolation(args) -> int:
     from .isolation import check_isolation
     failures = check_isolation(args.root, only=args.problem, jobs=args.jobs)
@@ -163,7 +173,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"list": _list, "release": _release, "grade": _grade, "bundle": _bundle,
-                "gradescope": _gradescope, "check-isolation": _check_isolation}[args.command](args)
+                "gradescope": _gradescope, "autograde": _autograde, "check-isolation": _check_isolation}[args.command](args)
     except (MarkerError, ReleaseError, GradingError, BundleError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -82,6 +82,7 @@ class Bundle:
     secrets: list = field(default_factory=list)      # solution lines, scrubbed from output
     seed: int = 0
     created: float = 0.0
+    probes: dict = field(default_factory=dict)       # file name -> source of the probes package
 
     def packages(self) -> list:
         return sorted({f.split("/")[0].removesuffix(".py") for p in self.problems for f in p.files})
@@ -105,7 +106,7 @@ class Bundle:
         np.savez_compressed(folder / "bundle.npz", **arrays)
         (folder / "bundle.json").write_text(json.dumps(
             {"problems": meta, "secrets": self.secrets, "seed": self.seed,
-             "created": self.created}, indent=1))
+             "created": self.created, "probes": self.probes}, indent=1))
 
     @classmethod
     def load(cls, folder) -> "Bundle":
@@ -123,7 +124,7 @@ class Bundle:
                 spec.reference.append({n: arrays[f"{spec.task_id}/{i}/ref/{n}"]
                                        for n in c["reference"]})
             problems.append(spec)
-        return cls(problems, data["secrets"], data["seed"], data["created"])
+        return cls(problems, data["secrets"], data["seed"], data["created"], data["probes"])
 
     def select(self, assignment=None, only=None) -> "Bundle":
         from .project import normalize_assignment
@@ -135,7 +136,7 @@ class Bundle:
                 raise BundleError(f"no problem {', '.join(unknown)} (known: "
                                   f"{', '.join(p.task_id for p in problems)})")
             problems = [p for p in problems if p.task_id in set(only)]
-        return Bundle(problems, self.secrets, self.seed, self.created)
+        return Bundle(problems, self.secrets, self.seed, self.created, self.probes)
 
 
 def default_probes_dir(root) -> Path:
@@ -174,8 +175,9 @@ def build(root, probes_dir=None, manifest: Manifest = MINIGRAD, assignment=None,
         files = sorted({r.path for r in problem.regions})
         specs.append(ProblemSpec(problem.task_id, problem.title, problem.points, problem.timeout,
                                  files, cases))
-    bundle = Bundle(specs, _secret_lines(problems), seed, time.time())
-    _compute_references(bundle, root, probes_dir, jobs)
+    sources = {path.name: path.read_text(encoding="utf-8") for path in sorted(probes_dir.glob("*.py"))}
+    bundle = Bundle(specs, _secret_lines(problems), seed, time.time(), sources)
+    _compute_references(bundle, root, jobs)
     return bundle
 
 
@@ -184,10 +186,10 @@ def _secret_lines(problems) -> list:
     return sorted(line for line in lines if len(line) >= MIN_SECRET_CHARS and not line.startswith("#"))
 
 
-def _compute_references(bundle: Bundle, root: Path, probes_dir: Path, jobs: int) -> None:
+def _compute_references(bundle: Bundle, root: Path, jobs: int) -> None:
     """Run each probe on the teacher's tree (trusted: no privilege drop) and keep the values."""
     from concurrent.futures import ThreadPoolExecutor
-    host = Host(drop=False, probes_dir=probes_dir)
+    host = Host(bundle.probes, drop=False)
     try:
         def one(item):
             slot, spec = item

@@ -154,7 +154,7 @@ def grade_problem(host: Host, slot: int, root: Path, spec, bundle, limits: Limit
                 f" ({'; '.join(sandbox.notes[:3])})" if sandbox.notes else ""), "missing file")
             return result
         deadline = started + timeout
-        for case, reference in zip(spec.cases, bundle_reference(spec)):
+        for case, reference in zip(spec.cases, spec.reference):
             try:
                 header, arrays = sandbox.call(spec.probe, case.name, case.params, case.inputs,
                                               deadline)
@@ -200,17 +200,13 @@ def grade_problem(host: Host, slot: int, root: Path, spec, bundle, limits: Limit
     return result
 
 
-def bundle_reference(spec):
-    return spec.reference
-
-
 def grade_many(bundle, submissions, jobs=4, timeout=None, memory_limit=DEFAULT_MEMORY_LIMIT,
-               hide=(), drop=None, probes_dir=None) -> list:
+               hide=(), drop=None) -> list:
     """Reports for [(student, path or None, note), ...], in that order; all (student, problem)
     runs share `jobs` sandbox slots. `hide`: folders the sandboxes must not see."""
     if not bundle.problems:
         raise GradingError("no problems to grade")
-    host = Host(hide=hide, drop=drop, probes_dir=probes_dir)
+    host = Host(bundle.probes, hide=hide, drop=drop)
     cpu = int(max(p.timeout for p in bundle.problems) * 2) + 10 if timeout is None else int(timeout * 2) + 10
     limits = Limits(cpu_s=cpu, memory=memory_limit or 0)
     protections = host.protection_notes()

@@ -78,11 +78,12 @@ def numpy_dir() -> str:
 class Host:
     """What this machine allows, found once per grading run, and the folders sandboxes share.
 
+    `probe_sources`: file name -> text of the probes package (see homework/probes);
     `hide`: folders the sandbox must not see (the teacher's tree, the tests, the submissions).
     """
 
-    def __init__(self, hide=(), drop=None, probes_dir=None):
-        self.probes_dir = Path(probes_dir or HERE.parent / "probes")
+    def __init__(self, probe_sources: dict, hide=(), drop=None):
+        self.probe_sources = probe_sources
         self.base = Path(tempfile.mkdtemp(prefix="homework-sandbox-"))
         self.is_root = os.geteuid() == 0
         self.drop = self.is_root if drop is None else (drop and self.is_root)
@@ -114,8 +115,9 @@ class Host:
         shutil.copyfile(HERE / "worker.py", self.grader_dir / "_homework_worker.py")
         shutil.copyfile(HERE / "rpc.py", self.grader_dir / "_homework_rpc.py")
         probes = self.grader_dir / "_homework_probes"
-        shutil.copytree(self.probes_dir, probes,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.npz"))
+        probes.mkdir()
+        for name, text in self.probe_sources.items():
+            (probes / name).write_text(text, encoding="utf-8")
         for path in [self.grader_dir, *self.grader_dir.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
@@ -272,7 +274,6 @@ class Sandbox:
 
     def start(self):
         worker_config = {"grader_dir": str(self.host.grader_dir),
-                         "probes_parent": str(self.host.grader_dir),
                          "code_dir": str(self.code), "numpy_dir": self.host.numpy_dir}
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.home),
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",

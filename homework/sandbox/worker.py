@@ -20,8 +20,12 @@ MAX_ERROR_CHARS = 4000
 
 
 def _setup_path(config):
-    sys.path[:] = [config["grader_dir"], config["probes_parent"], config["code_dir"],
-                   *[p for p in sys.path if p], config["numpy_dir"]]
+    """The worker's own imports (NumPy, the wire format) first, from the grader's folders only;
+    then the student's copy goes in front, so a numpy.py in the submission changes nothing here."""
+    sys.path[:] = [config["grader_dir"], *[p for p in sys.path if p], config["numpy_dir"]]
+    import numpy  # noqa: F401
+    import _homework_rpc  # noqa: F401
+    sys.path[1:1] = [config["code_dir"]]
 
 
 def _error_answer(error):
@@ -38,12 +42,12 @@ def _error_answer(error):
 def main():
     global _CONFIG
     _CONFIG = config = json.loads(sys.argv[1])
-    _setup_path(config)
     channel_out = os.dup(1)
     os.dup2(2, 1)                                   # print() goes to the log, not the channel
     channel_in = os.dup(0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)                             # input() reads nothing
+    _setup_path(config)
     import importlib
 
     import _homework_rpc as rpc                     # noqa: E402 - after sys.path is set
