@@ -2,8 +2,8 @@
 
     python -m homework gradescope --assignment 2 --out autograder.zip
 
-The zip holds the homework kit (this package: sandbox, probes), a grading bundle of that
-assignment (inputs and reference values, never the solutions: see bundle.py), ``setup.sh``
+The zip holds the homework kit (this package), a grading bundle of that assignment (its
+probes, inputs and reference values, never the solutions: see bundle.py), ``setup.sh``
 (installs Python and NumPy, the project's only runtime dependency) and ``run_autograder``,
 which runs ``python3 -m homework autograde``: grade ``/autograder/submission`` into
 ``/autograder/results/results.json``. Gradescope runs it as root, so the sandbox drops to a uid
@@ -65,6 +65,9 @@ def build_zip(root, assignment, out, seed=None, manifest=MINIGRAD) -> Path:
     root, out = Path(root).resolve(), Path(out).resolve()
     wanted = normalize_assignment(assignment)
     bundle = build(root, None, manifest, wanted, seed=seed)
+    # The solution lines are only kept to scrub them from output when the teacher's tree sits
+    # beside the grader; Gradescope's machine has no solution to leak, so the zip has none.
+    bundle.secrets = []
     with tempfile.TemporaryDirectory() as tmp:
         bundle.save(Path(tmp) / "bundle")
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -76,8 +79,11 @@ def build_zip(root, assignment, out, seed=None, manifest=MINIGRAD) -> Path:
             add("setup.sh", SETUP_SH.format(requirements=_requirements(root)), 0o755)
             add("run_autograder", RUN_AUTOGRADER, 0o755)
             for path in sorted(KIT.rglob("*.py")):
-                if "__pycache__" not in path.parts:
-                    add(f"homework/{path.relative_to(KIT).as_posix()}", path.read_bytes())
+                rel = path.relative_to(KIT).as_posix()
+                # the probes travel in the bundle (the ones of the assignment's own project)
+                if "__pycache__" not in path.parts and (
+                        not rel.startswith("probes/") or rel == "probes/__init__.py"):
+                    add(f"homework/{rel}", path.read_bytes())
             for name in ("bundle.json", "bundle.npz"):
                 add(f"bundle/{name}", (Path(tmp) / "bundle" / name).read_bytes())
     return out
