@@ -3,9 +3,10 @@
 Each cheating submission starts from the fixture project's release (every stub untouched, or
 a stub replaced by the attack) and must score 0; the honest submission (the solution) must
 score full marks in the same run; the class run must end with one row per entry. Attacks that
-only the privilege drop stops (reading the teacher's tree, signalling the grader, a daemon
-outliving its problem, writing another student's files) join the class only when the grader
-runs as root, as in CI; without root they would succeed, which the grader says in its output.
+only the privilege drop stops (signalling the grader, a daemon outliving its problem, writing
+another student's files) join the class only when the grader can drop privileges (root, as in
+CI); reading the teacher's tree joins only when a mount namespace hides it too. Without them
+these attacks succeed (see the control test at the end), and the grader says so in its output.
 """
 import csv
 import json
@@ -16,7 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE, IS_ROOT, copy_fixture, needs_root, replace_stubs
+from conftest import (CAN_DROP, CAN_HIDE, FIXTURE, copy_fixture, needs_drop, needs_namespace,
+                      replace_stubs)
 
 from homework.grade import grade_many, list_submissions, write_gradebook, write_results
 
@@ -146,44 +148,52 @@ def build_class(subs: Path, released: Path) -> dict:
     (subs / "dangling").symlink_to(subs / "no_such_folder")
     expected["dangling"] = 0.0
 
-    if IS_ROOT:
+    if CAN_DROP:
         add_root_only_attacks(subs, released, student)
     return expected
 
 
-def add_root_only_attacks(subs, released, student):
-    # The teacher's tree found through /proc/<ppid>/cwd, the command line or a known path.
-    on_import(student("reads_teacher_tree"), f"""
-        import os
-        _candidates = [{str(FIXTURE)!r}]
+# The teacher's tree found through /proc/<ppid>/cwd, the command line or a known path.
+READS_TEACHER_TREE = f"""
+    import os
+    _candidates = [{str(FIXTURE)!r}]
+    try:
+        _candidates.append(os.readlink(f"/proc/{{os.getppid()}}/cwd"))
+        _candidates += open(f"/proc/{{os.getppid()}}/cmdline").read().split("\\0")
+    except OSError:
+        pass
+    for _c in _candidates:
+        _ops = os.path.join(_c, "toygrad", "ops.py")
         try:
-            _candidates.append(os.readlink(f"/proc/{{os.getppid()}}/cwd"))
-            _candidates += open(f"/proc/{{os.getppid()}}/cmdline").read().split("\\0")
+            if "NotImplementedError" not in open(_ops).read():
+                __path__[:] = [os.path.join(_c, "toygrad")]
+                import sys
+                for _name in [m for m in sys.modules if m.startswith(__name__ + ".")]:
+                    del sys.modules[_name]
+                break
         except OSError:
             pass
-        for _c in _candidates:
-            _ops = os.path.join(_c, "toygrad", "ops.py")
+    from .ops import square_backward, tanh_backward, tanh_forward
+    from .affine import affine_backward, affine_forward"""
+
+# A double-forked setsid daemon that waits for the grader to finish, then writes its loot.
+DAEMON = """
+    import os, time
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(1.5)
             try:
-                if "NotImplementedError" not in open(_ops).read():
-                    __path__[:] = [os.path.join(_c, "toygrad")]
-                    break
+                open({loot!r}, "w").write("daemon was here")
             except OSError:
                 pass
-        from .ops import square_backward, tanh_backward, tanh_forward
-        from .affine import affine_backward, affine_forward""")
-    # A double-forked setsid daemon that waits for the grader, then writes the gradebook.
-    on_import(student("setsid_daemon"), f"""
-        import os, time
-        if os.fork() == 0:
-            os.setsid()
-            if os.fork() == 0:
-                time.sleep(1.5)
-                for path in ({str(LOOT)!r}, os.environ.get("HOME", "") + "/../../gradebook.csv"):
-                    try:
-                        open(path, "w").write("daemon was here")
-                    except OSError:
-                        pass
-            os._exit(0)""")
+        os._exit(0)"""
+
+
+def add_root_only_attacks(subs, released, student):
+    if CAN_HIDE:
+        on_import(student("reads_teacher_tree"), READS_TEACHER_TREE)
+    on_import(student("setsid_daemon"), DAEMON.format(loot=str(LOOT)))
     # Stop or kill the grader, and everyone else it can reach.
     every_stub(student("signals_grader"), """
         import os, signal
@@ -351,7 +361,7 @@ def test_every_cheat_scores_zero(graded):
 
 def test_protections_are_reported(graded):
     report = graded[0]["honest"]
-    if IS_ROOT:
+    if CAN_DROP:
         assert not any("sandbox runs as an unprivileged uid" in line for line in report.protections)
     else:
         assert any(line.startswith("OFF: sandbox runs as an unprivileged uid")
@@ -359,7 +369,7 @@ def test_protections_are_reported(graded):
         assert "OFF:" in report.gradescope()["output"]
 
 
-@needs_root
+@needs_drop
 def test_daemon_dies_with_its_problem(graded):
     reports = graded[0]
     assert reports["setsid_daemon"].score == 0
@@ -368,14 +378,14 @@ def test_daemon_dies_with_its_problem(graded):
     assert graded[2].joinpath("gradebook.csv").read_text() == graded[3]
 
 
-@needs_root
+@needs_drop
 def test_grader_cannot_be_signalled(graded):
     # the run finished (we are here) and the honest student was graded after it
     assert graded[0]["signals_grader"].score == 0
     assert graded[0]["honest"].score == 30
 
 
-@needs_root
+@needs_drop
 def test_students_cannot_write_each_others_files_or_the_probes(graded):
     assert graded[0]["aaa_writes_other_students"].score == 0
     assert graded[0]["honest"].score == 30
@@ -383,7 +393,27 @@ def test_students_cannot_write_each_others_files_or_the_probes(graded):
     assert not Path(f"{LOOT}.other").exists() and not Path(f"{LOOT}.probes").exists()
 
 
-@needs_root
+@needs_namespace
 def test_teacher_tree_is_out_of_reach(graded):
     report = graded[0]["reads_teacher_tree"]
     assert scores(report) == dict.fromkeys(PROBLEMS, 0.0)
+
+
+def test_control_the_same_attacks_succeed_without_the_privilege_drop(tmp_path, released, bundle):
+    """With the drop off (as when the grader is not root), reading the teacher's tree gets full
+    marks and the daemon outlives its problem: the zeros above are the drop's doing."""
+    subs = tmp_path / "class"
+    subs.mkdir()
+    reader = Path(shutil.copytree(released, subs / "reads_teacher_tree"))
+    on_import(reader, READS_TEACHER_TREE)
+    loot = tmp_path / "loot"
+    daemon = Path(shutil.copytree(released, subs / "setsid_daemon"))
+    on_import(daemon, DAEMON.format(loot=str(loot)))
+    reports = grade_many(bundle, list_submissions(subs), jobs=2, drop=False)
+    assert {r.student: r.score for r in reports} == {"reads_teacher_tree": 30.0, "setsid_daemon": 0.0}
+    deadline = time.monotonic() + 10
+    while not loot.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert loot.read_text() == "daemon was here"
+    assert any(line.startswith("OFF: sandbox runs as an unprivileged uid")
+               for line in reports[0].protections)
