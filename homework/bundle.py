@@ -23,7 +23,7 @@ import numpy as np
 from .assignments import MINIGRAD, Manifest
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL
 from .probes import VISIBILITIES, load, module_name, probe_file
-from .project import find_problems
+from .project import find_problems, normalize_assignment
 from .sandbox import CallFailed, Host, Sandbox
 
 MIN_SECRET_CHARS = 12       # solution lines shorter than this are too common to scrub from output
@@ -127,16 +127,22 @@ class Bundle:
         return cls(problems, data["secrets"], data["seed"], data["created"], data["probes"])
 
     def select(self, assignment=None, only=None) -> "Bundle":
-        from .project import normalize_assignment
+        """The bundle cut to one assignment and/or some problems."""
         wanted = normalize_assignment(assignment)
-        problems = [p for p in self.problems if wanted is None or p.assignment == wanted]
-        if only:
-            unknown = sorted(set(only) - {p.task_id for p in problems})
-            if unknown:
-                raise BundleError(f"no problem {', '.join(unknown)} (known: "
-                                  f"{', '.join(p.task_id for p in problems)})")
-            problems = [p for p in problems if p.task_id in set(only)]
+        problems = only_these([p for p in self.problems if wanted is None or p.assignment == wanted],
+                              only, "the bundle")
         return Bundle(problems, self.secrets, self.seed, self.created, self.probes)
+
+
+def only_these(problems, only, where):
+    """The problems whose task id is in `only` (all when it is empty); an unknown id is an error."""
+    if not only:
+        return problems
+    unknown = sorted(set(only) - {p.task_id for p in problems})
+    if unknown:
+        raise BundleError(f"no problem {', '.join(unknown)} in {where} (known: "
+                          f"{', '.join(p.task_id for p in problems)})")
+    return [p for p in problems if p.task_id in set(only)]
 
 
 def default_probes_dir(root) -> Path:
@@ -150,13 +156,7 @@ def build(root, probes_dir=None, manifest: Manifest = MINIGRAD, assignment=None,
     """Problems of the teacher's tree at root, their probe cases and reference outputs."""
     root = Path(root).resolve()
     probes_dir = Path(probes_dir or default_probes_dir(root)).resolve()
-    problems = find_problems(root, manifest, assignment)
-    if only:
-        unknown = sorted(set(only) - {p.task_id for p in problems})
-        if unknown:
-            raise BundleError(f"no problem {', '.join(unknown)} in {root} (known: "
-                              f"{', '.join(p.task_id for p in problems)})")
-        problems = [p for p in problems if p.task_id in set(only)]
+    problems = only_these(find_problems(root, manifest, assignment), only, root)
     if not problems:
         which = f" of assignment {assignment}" if assignment else ""
         raise BundleError(f"no homework regions{which} in {root}: grade from the teacher's copy "

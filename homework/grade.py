@@ -110,12 +110,6 @@ class Report:
                 "output": output, "stdout_visibility": "hidden", "tests": tests}
 
 
-def _hidden_output(visibility: str, passed: bool, reason_kind: str) -> str:
-    if passed:
-        return "passed"
-    return f"failed ({reason_kind})" if visibility == "visible" else "failed"
-
-
 def _submission_root(path: Path, files) -> Path:
     """The folder that holds the graded files: path itself, or its only subfolder that does
     (an archive often unpacks into one folder, e.g. 'minigrad-main/')."""
@@ -132,26 +126,43 @@ def _submission_root(path: Path, files) -> Path:
     return path
 
 
+def _shown(case, passed: bool, detail: str) -> str:
+    """What the student sees of one case: the detail for a visible case, nothing more than the
+    outcome for a hidden one (its inputs, the student's error text and the values stay out)."""
+    if passed:
+        return "passed"
+    return f"failed: {detail}" if case.visibility == "visible" else "failed"
+
+
+def _error_detail(header, secrets) -> str:
+    text = sanitise(header.get("error", ""), secrets)
+    where = sanitise("; ".join(map(str, header.get("where") or [])), secrets, 300)
+    return text + (f"\n  at {where}" if where else "")
+
+
 def grade_problem(host: Host, slot: int, root: Path, spec, bundle, limits: Limits,
                   timeout=None) -> ProblemResult:
+    """One problem of one submission: a sandbox on a private copy, one call per case."""
     result = ProblemResult(spec.task_id, spec.points)
     started = time.monotonic()
     share = spec.points / max(1, len(spec.cases))
     timeout = timeout or spec.timeout
     sandbox = None
 
-    def fail_all(note, kind):
+    def record(case, passed, detail="", note=""):
+        result.tests.append(CaseResult(case.name, passed, _shown(case, passed, detail),
+                                       case.visibility, share, note))
+
+    def fail_the_rest(note):
         result.note = note
         for case in spec.cases[len(result.tests):]:
-            result.tests.append(CaseResult(case.name, False, _hidden_output(case.visibility, False, kind)
-                                           if case.visibility != "visible" else f"failed: {note}",
-                                           case.visibility, share, note))
+            record(case, False, note, note)
     try:
         sandbox = Sandbox(host, slot, root, bundle.packages(), limits)
         missing = [f for f in spec.files if not (sandbox.code / f).is_file()]
         if missing:
-            fail_all(f"missing file {', '.join(missing)}" + (
-                f" ({'; '.join(sandbox.notes[:3])})" if sandbox.notes else ""), "missing file")
+            skipped = f" ({'; '.join(sandbox.notes[:3])})" if sandbox.notes else ""
+            fail_the_rest(f"missing file {', '.join(missing)}{skipped}")
             return result
         deadline = started + timeout
         for case, reference in zip(spec.cases, spec.reference):
@@ -160,39 +171,23 @@ def grade_problem(host: Host, slot: int, root: Path, spec, bundle, limits: Limit
                                               deadline)
             except CallFailed as failure:
                 if failure.reason == "timed out":
-                    fail_all(f"timed out after {timeout:g} s", "timed out")
+                    fail_the_rest(f"timed out after {timeout:g} s")
                     return result
-                reason = failure.reason
-                tail = sanitise(sandbox.log_tail()[-600:], bundle.secrets)
-                result.tests.append(CaseResult(
-                    case.name, False, f"failed: {reason}\n{tail}".strip()
-                    if case.visibility == "visible" else _hidden_output(case.visibility, False, "crashed"),
-                    case.visibility, share, reason))
+                log = sanitise(sandbox.log_tail()[-600:], bundle.secrets)
+                record(case, False, f"{failure.reason}\n{log}".strip(), failure.reason)
                 continue
             if not header.get("ok"):
                 kind = str(header.get("error_type", "error"))[:60]
-                text = sanitise(header.get("error", ""), bundle.secrets)
-                where = sanitise("; ".join(map(str, header.get("where", []) or [])), bundle.secrets, 300)
                 note = "not implemented" if kind == "NotImplementedError" else f"raised {kind}"
-                shown = f"failed: {text}" + (f"\n  at {where}" if where else "")
-                result.tests.append(CaseResult(
-                    case.name, False, shown if case.visibility == "visible"
-                    else _hidden_output(case.visibility, False, note), case.visibility, share, note))
+                record(case, False, _error_detail(header, bundle.secrets), note)
                 continue
             problems = compare(arrays, reference, case.rtol, case.atol)
-            passed = not problems
-            shown = "passed" if passed else "failed: values differ from the reference:\n  " + \
-                "\n  ".join(problems[:8])
-            result.tests.append(CaseResult(
-                case.name, passed, shown if case.visibility == "visible"
-                else _hidden_output(case.visibility, passed, "wrong values"), case.visibility, share,
-                "" if passed else "wrong values"))
-        notes = {t.teacher_note for t in result.tests if not t.passed}
-        result.note = "; ".join(sorted(notes))
-        if sandbox.notes:
-            result.note = "; ".join(filter(None, [result.note, *sandbox.notes[:3]]))
+            record(case, not problems, "values differ from the reference:\n  "
+                   + "\n  ".join(problems[:8]), "wrong values" if problems else "")
+        result.note = "; ".join(sorted({t.teacher_note for t in result.tests if not t.passed})
+                                + sandbox.notes[:3])
     except Exception as error:     # noqa: BLE001 - a grader bug on one run must not stop the rest
-        fail_all(f"grader error: {type(error).__name__}: {error}", "grader error")
+        fail_the_rest(f"grader error: {type(error).__name__}: {error}")
     finally:
         if sandbox is not None:
             sandbox.close()
