@@ -84,9 +84,6 @@ class Bundle:
     created: float = 0.0
     probes: dict = field(default_factory=dict)       # file name -> source of the probes package
 
-    def packages(self) -> list:
-        return sorted({f.split("/")[0].removesuffix(".py") for p in self.problems for f in p.files})
-
     def save(self, folder) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -193,7 +190,7 @@ def _compute_references(bundle: Bundle, root: Path, jobs: int) -> None:
     try:
         def one(item):
             slot, spec = item
-            sandbox = Sandbox(host, slot, root, bundle.packages())
+            sandbox = Sandbox(host, slot, root)
             deadline = time.monotonic() + spec.timeout
             try:
                 for case in spec.cases:

@@ -158,7 +158,7 @@ def grade_problem(host: Host, slot: int, root: Path, spec, bundle, limits: Limit
         for case in spec.cases[len(result.tests):]:
             record(case, False, note, note)
     try:
-        sandbox = Sandbox(host, slot, root, bundle.packages(), limits)
+        sandbox = Sandbox(host, slot, root, limits)
         missing = [f for f in spec.files if not (sandbox.code / f).is_file()]
         if missing:
             skipped = f" ({'; '.join(sandbox.notes[:3])})" if sandbox.notes else ""

@@ -157,7 +157,8 @@ class Host:
 
 
 def private_copy(source: Path, target: Path, gid=None) -> list:
-    """Copy the .py files of `source` into `target`; returns notes on what was left out.
+    """Copy the .py files of `source` (but its top-level tests/) into `target`; returns notes on
+    what was left out.
 
     Only regular files are copied; symlinks (to files or folders, inside or outside the
     submission) are skipped, never followed. With `gid`, the copy is root-owned and readable
@@ -172,7 +173,8 @@ def private_copy(source: Path, target: Path, gid=None) -> list:
         for d in sorted(dirnames):
             if (here / d).is_symlink():
                 notes.append(f"symlink {(rel / d).as_posix()}/ ignored")
-            elif not d.startswith(".") and d not in ("__pycache__", "node_modules"):
+            elif not d.startswith(".") and d not in ("__pycache__", "node_modules") \
+                    and not (here == source and d == "tests"):   # probes never use the tests
                 keep.append(d)
         dirnames[:] = keep
         for d in keep:
@@ -255,10 +257,11 @@ class CallFailed(Exception):
 
 @dataclass
 class Sandbox:
+    """One problem of one submission: its private copy, its worker process, its uid (slot)."""
+
     host: Host
     slot: int
     submission: Path
-    packages: list                      # top-level names the probes import (minigrad, layers)
     limits: Limits = field(default_factory=Limits)
     notes: list = field(default_factory=list)
 
