@@ -194,6 +194,15 @@ def add_root_only_attacks(subs, released, student):
     if CAN_HIDE:
         on_import(student("reads_teacher_tree"), READS_TEACHER_TREE)
     on_import(student("setsid_daemon"), DAEMON.format(loot=str(LOOT)))
+    # A fork bomb: RLIMIT_NPROC stops it at 64 processes of the uid, the timeout ends it.
+    every_stub(student("fork_bomb"), """
+        import os, time
+        for _ in range(10000):
+            try:
+                os.fork()
+            except OSError:
+                break
+        time.sleep(600)""")
     # Stop or kill the grader, and everyone else it can reach.
     every_stub(student("signals_grader"), """
         import os, signal
@@ -376,6 +385,12 @@ def test_daemon_dies_with_its_problem(graded):
     time.sleep(2.5)                                # past the daemon's sleep
     assert not LOOT.exists()
     assert graded[2].joinpath("gradebook.csv").read_text() == graded[3]
+
+
+@needs_drop
+def test_fork_bomb_is_capped_and_killed(graded):
+    report = graded[0]["fork_bomb"]
+    assert all(r.note == f"timed out after {TIMEOUT_S} s" for r in report.results)
 
 
 @needs_drop

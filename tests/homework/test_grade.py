@@ -15,7 +15,7 @@ from conftest import FIXTURE, replace_stubs
 
 from homework.bundle import Bundle, BundleError, build
 from homework.compare import compare, sanitise
-from homework.grade import escape_cell, grade_many
+from homework.grade import escape_cell, grade_many, list_submissions
 from homework.sandbox import private_copy, read_tail
 from homework.sandbox import rpc
 
@@ -209,3 +209,23 @@ def test_command_line_grade(tmp_path, released):
     assert missing.returncode == 1 and "not a folder" in missing.stderr
     release_tree = cli("grade", "--root", released, "--path", released)
     assert release_tree.returncode == 1 and "not from a release" in release_tree.stderr
+
+
+def test_class_folder_entries_each_get_a_row(tmp_path, monkeypatch):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "carol.zip").write_bytes(b"PK")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_text("x")
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):                      # root reads every folder: make bob's refuse
+        if self.name == "bob":
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    assert list_submissions(tmp_path) == [
+        ("alice", tmp_path / "alice", ""),
+        ("bob", None, "unreadable folder (Permission denied)"),
+        ("carol.zip", None, "an archive, not a folder: unpack it and grade again"),
+        ("notes.txt", None, "not a folder")]
