@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .assignments import DEFAULT_MEMORY_LIMIT
 from .compare import compare, sanitise
-from .sandbox import CallFailed, Host, Limits, Sandbox
+from .sandbox import SLOTS, CallFailed, Host, Limits, Sandbox
 
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -205,8 +205,9 @@ def grade_many(bundle, submissions, jobs=4, timeout=None, memory_limit=DEFAULT_M
     cpu = int(max(p.timeout for p in bundle.problems) * 2) + 10 if timeout is None else int(timeout * 2) + 10
     limits = Limits(cpu_s=cpu, memory=memory_limit or 0)
     protections = host.protection_notes()
+    jobs = max(1, min(jobs, SLOTS))
     slots = queue.Queue()
-    for slot in range(max(1, jobs)):
+    for slot in range(jobs):
         slots.put(slot)
     reports, work = [], []
     try:
@@ -232,7 +233,7 @@ def grade_many(bundle, submissions, jobs=4, timeout=None, memory_limit=DEFAULT_M
             finally:
                 slots.put(slot)
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(run, work))
         for report in reports:
             report.elapsed = sum(r.elapsed for r in report.results)

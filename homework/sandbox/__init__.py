@@ -30,7 +30,8 @@ from pathlib import Path
 from . import rpc
 
 HERE = Path(__file__).resolve().parent
-UID_BASE = 200_000                  # sandbox uids: UID_BASE + 64 * (pid % 100000) + slot
+UID_BASE = 200_000                  # sandbox uids: UID_BASE + SLOTS * (pid % 100000) + slot
+SLOTS = 256                         # sandboxes at once, at most, per grader
 MAX_FILE_BYTES = 4 << 20            # a .py file bigger than this is left out of the copy
 MAX_COPY_BYTES = 64 << 20
 MAX_COPY_FILES = 5000
@@ -45,8 +46,10 @@ class Limits:
     file_bytes: int = 16 << 20      # RLIMIT_FSIZE: no file the sandbox writes grows past this
 
     def rlimits(self, own_uid: bool) -> dict:
-        limits = {"RLIMIT_CPU": self.cpu_s, "RLIMIT_AS": self.memory,
-                  "RLIMIT_FSIZE": self.file_bytes, "RLIMIT_CORE": 0}
+        """name -> value for launch.py; a memory of 0 means no address-space cap."""
+        limits = {"RLIMIT_CPU": self.cpu_s, "RLIMIT_FSIZE": self.file_bytes, "RLIMIT_CORE": 0}
+        if self.memory:
+            limits["RLIMIT_AS"] = self.memory
         if own_uid:                 # NPROC counts every process of the real uid: ours alone
             limits["RLIMIT_NPROC"] = self.processes
         return limits
@@ -109,7 +112,7 @@ class Host:
         self.hide_skipped = sorted({str(h) for h in wanted} - set(self.hide))
         self._grader_dir()
         os.chmod(self.base, 0o711)  # others may pass through, never list
-        self._pid_block = UID_BASE + 64 * (os.getpid() % 100_000)
+        self._pid_block = UID_BASE + SLOTS * (os.getpid() % 100_000)
 
     def _grader_dir(self):
         """The worker, the wire format and the probes, readable by every sandbox (not secret)."""
@@ -125,6 +128,8 @@ class Host:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
     def uid_for(self, slot: int) -> int:
+        if not 0 <= slot < SLOTS:
+            raise ValueError(f"sandbox slot {slot}: expected 0 to {SLOTS - 1} (--jobs at most {SLOTS})")
         return self._pid_block + slot
 
     def protections(self) -> list:

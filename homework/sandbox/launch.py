@@ -75,8 +75,10 @@ def main():
     config = json.loads(sys.argv[1])
     limits = config["limits"]
     for name, value in limits.items():
-        if value:
-            resource.setrlimit(getattr(resource, name), (value, value))
+        kind = getattr(resource, name)
+        hard = resource.getrlimit(kind)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)  # never raise one
+        resource.setrlimit(kind, (value, value))
     drop = config.get("uid") is not None
     if drop:
         if config.get("namespace"):
@@ -87,9 +89,9 @@ def main():
         if os.getuid() == 0 or os.geteuid() == 0:
             raise RuntimeError("still root after setuid")
     os.chdir(config["home"])
-    worker = config["worker"]
-    os.execve(config["python"], [config["python"], "-I", "-S", "-B", worker, json.dumps(config["worker_config"])],
-              config["env"])
+    python = config["python"]
+    os.execve(python, [python, "-I", "-S", "-B", config["worker"],
+                       json.dumps(config["worker_config"])], config["env"])
 
 
 if __name__ == "__main__":
