@@ -169,6 +169,9 @@ def build(root, probes_dir=None, manifest: Manifest = MINIGRAD, assignment=None,
         rng = np.random.default_rng([seed, *problem.task_id.encode()])
         cases = [Case.from_probe(problem.task_id, raw)
                  for raw in load(probes_dir, problem.task_id).cases(rng)]
+        # Visible cases first: a sandbox that keeps a hidden case's inputs (in memory or in a
+        # file) finds no later visible case of its problem to show them in an error message.
+        cases.sort(key=lambda case: case.visibility != "visible")
         files = sorted({r.path for r in problem.regions})
         specs.append(ProblemSpec(problem.task_id, problem.title, problem.points, problem.timeout,
                                  files, cases))

@@ -32,6 +32,8 @@ from . import rpc
 HERE = Path(__file__).resolve().parent
 UID_BASE = 200_000                  # sandbox uids: UID_BASE + SLOTS * (pid % 100000) + slot
 SLOTS = 256                         # sandboxes at once, at most, per grader
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+WORLD_WRITABLE_PRESENT = tuple(d for d in WORLD_WRITABLE if os.path.isdir(d))
 MAX_FILE_BYTES = 4 << 20            # a .py file bigger than this is left out of the copy
 MAX_COPY_BYTES = 64 << 20
 MAX_COPY_FILES = 5000
@@ -87,9 +89,12 @@ class Host:
 
     def __init__(self, probe_sources: dict, hide=(), drop=None):
         self.probe_sources = probe_sources
-        self.base = Path(tempfile.mkdtemp(prefix="homework-sandbox-"))
         self.is_root = os.geteuid() == 0
         self.drop = self.is_root if drop is None else (drop and self.is_root)
+        # As root the shared folder goes under /run (root's own), so that /tmp can be replaced
+        # by a private one in each sandbox's mount namespace.
+        run = "/run" if self.drop and os.path.isdir("/run") and os.access("/run", os.W_OK) else None
+        self.base = Path(tempfile.mkdtemp(prefix="homework-sandbox-", dir=run))
         self.python = sys.executable
         self.numpy_dir = numpy_dir()
         prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
@@ -110,6 +115,9 @@ class Host:
         self.hide = sorted({str(h) for h in wanted if h.is_dir() and not any(
             Path(e) == h or h in Path(e).parents for e in self.expose + [str(self.base)])})
         self.hide_skipped = sorted({str(h) for h in wanted} - set(self.hide))
+        keep = [Path(p) for p in self.expose] + [self.base]
+        self.private = [d for d in WORLD_WRITABLE if os.path.isdir(d) and not any(
+            Path(d) == k or Path(d) in k.parents for k in keep)]
         self._grader_dir()
         os.chmod(self.base, 0o711)  # others may pass through, never list
         self._pid_block = UID_BASE + SLOTS * (os.getpid() % 100_000)
@@ -141,6 +149,9 @@ class Host:
             ("teacher's tree, tests and submissions hidden by a private mount namespace",
              self.drop and self.namespace and bool(self.hide)),
             ("every process of the sandbox uid killed after each problem", self.drop),
+            ("a private /tmp, /var/tmp and /dev/shm in each sandbox (nothing written there "
+             "reaches another problem or submission)",
+             self.drop and self.namespace and len(self.private) == len(WORLD_WRITABLE_PRESENT)),
             ("process-count limit", self.drop),
             ("CPU time, address space and file size limits, wall-clock timeout", True),
         ]
@@ -243,6 +254,35 @@ def kill_uid(uid: int, rounds: int = 50) -> None:
         time.sleep(0.02)
 
 
+
+
+def remove_files_of(uid: int, roots=WORLD_WRITABLE) -> None:
+    """Delete what `uid` left in the world-writable folders (the only places outside its home it
+    can write), so nothing a sandbox wrote survives into the next problem or submission."""
+    def sweep(folder, depth):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid == uid:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 3:
+                sweep(entry.path, depth + 1)      # another world-writable folder (.X11-unix)
+    for root in roots:
+        sweep(root, 0)
+
+
 def read_tail(path: Path, limit: int = LOG_TAIL_BYTES) -> str:
     """The last `limit` bytes of a file, whatever its (possibly sparse, huge) size."""
     try:
@@ -295,6 +335,7 @@ class Sandbox:
         config = {"limits": self.limits.rlimits(self.uid is not None), "uid": self.uid,
                   "gid": self.uid, "namespace": self.host.namespace and self.uid is not None,
                   "hide": self.host.hide, "expose": self.host.expose,
+                  "private": self.host.private,
                   "staging": str(self.host.base), "home": str(self.home),
                   "python": self.host.python, "worker": str(self.host.grader_dir / "_homework_worker.py"),
                   "worker_config": worker_config, "env": env}
@@ -354,6 +395,8 @@ class Sandbox:
 
     def close(self):
         self.stop()
+        if self.uid is not None and not self.host.namespace:
+            remove_files_of(self.uid)       # (with the namespace, its /tmp died with it)
         shutil.rmtree(self.dir, ignore_errors=True)
         try:
             os.unlink(self.log_path)

@@ -8,7 +8,8 @@ the exec), standard library only. In order:
    own) the number of processes of that uid;
 2. as root, when the kernel allows it: a private mount namespace in which each folder of
    ``hide`` (the teacher's tree, the tests, the class's submissions) is covered by an empty
-   read-only tmpfs, so the sandbox cannot even see them;
+   read-only tmpfs, so the sandbox cannot even see them, and /tmp, /var/tmp and /dev/shm by
+   fresh ones of its own;
 3. as root: no supplementary groups, then the sandbox gid and uid (never 0);
 4. exec the worker. Any failure before the exec exits with code 121 and a line on stderr:
    the grader never runs a student's code with the privileges it failed to drop.
@@ -42,7 +43,7 @@ def blocked_ancestor(path):
     return None
 
 
-def _namespace(hide, expose, staging):
+def _namespace(hide, expose, staging, private=()):
     """A private mount namespace in which each folder of `hide` is an empty read-only tmpfs and
     each folder of `expose` (the interpreter, NumPy) is reachable even when an ancestor (such as
     /root, mode 0700) is not: that ancestor becomes an empty tmpfs with only `expose` inside."""
@@ -69,6 +70,8 @@ def _namespace(hide, expose, staging):
         if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                    "size=4k,mode=0555")
+    for path in private:          # a fresh, empty /tmp of its own, gone when the sandbox ends
+        _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
 
 
 def main():
@@ -82,7 +85,7 @@ def main():
     drop = config.get("uid") is not None
     if drop:
         if config.get("namespace"):
-            _namespace(config["hide"], config["expose"], config["staging"])
+            _namespace(config["hide"], config["expose"], config["staging"], config["private"])
         os.setgroups([])
         os.setgid(config["gid"])
         os.setuid(config["uid"])

@@ -21,6 +21,7 @@ from conftest import (CAN_DROP, CAN_HIDE, FIXTURE, copy_fixture, needs_drop, nee
                       replace_stubs)
 
 from homework.grade import grade_many, list_submissions, write_gradebook, write_results
+from homework.sandbox import SLOTS, UID_BASE
 
 PROBLEMS = ["hw1.square", "hw1.tanh", "hw2.affine"]
 ALL_STUBS = PROBLEMS
@@ -193,6 +194,16 @@ DAEMON = """
 def add_root_only_attacks(subs, released, student):
     if CAN_HIDE:
         on_import(student("reads_teacher_tree"), READS_TEACHER_TREE)
+        # Keep a hidden case's inputs in /tmp, show them in a later visible case's error.
+        every_stub(student("carries_hidden_inputs"), f"""
+            import os
+            _path = {str(LOOT)!r} + ".carry"
+            if os.path.exists(_path):
+                raise ValueError("CARRIED " + open(_path).read())
+            open(_path, "w").write(repr([a.tolist() for a in locals().values()
+                                         if hasattr(a, "tolist")]))
+            os.chmod(_path, 0o666)
+            raise ValueError("first call")""")
     on_import(student("setsid_daemon"), DAEMON.format(loot=str(LOOT)))
     # A fork bomb: RLIMIT_NPROC stops it at 64 processes of the uid, the timeout ends it.
     every_stub(student("fork_bomb"), """
@@ -385,6 +396,26 @@ def test_daemon_dies_with_its_problem(graded):
     time.sleep(2.5)                                # past the daemon's sleep
     assert not LOOT.exists()
     assert graded[2].joinpath("gradebook.csv").read_text() == graded[3]
+    # no process of any of this grader's sandbox uids is left
+    block = UID_BASE + SLOTS * (os.getpid() % 100_000)
+    left = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            uid = int(open(f"/proc/{entry}/status").read().split("Uid:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+        if block <= uid < block + SLOTS:
+            left.append(entry)
+    assert left == []
+
+
+@needs_namespace
+def test_nothing_carries_from_a_hidden_case_to_a_visible_one(graded):
+    reports, expected, out, *_ = graded
+    data = json.loads((out / "carries_hidden_inputs.json").read_text())
+    assert data["score"] == 0
+    assert not any("CARRIED" in t["output"] for t in data["tests"])
+    assert not Path(f"{LOOT}.carry").exists()
 
 
 @needs_drop
