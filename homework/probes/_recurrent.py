@@ -32,31 +32,32 @@ def install_numeric_step_backwards(module):
     real_rnn, real_lstm, real_gru = (module.rnn_step_forward, module.lstm_step_forward,
                                      module.gru_step_forward)
 
-    def rnn_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", out=None):
-        h, _ = real_rnn(x_proj_t, h_prev, w_hh_t, nonlinearity, out=out)
+    # The wrappers pass on whatever else the driver gives the real forwards (out= buffers).
+    def rnn_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", **kwargs):
+        h, _ = real_rnn(x_proj_t, h_prev, w_hh_t, nonlinearity, **kwargs)
         return h, (f64(x_proj_t), f64(h_prev), f64(w_hh_t), nonlinearity)
 
-    def rnn_backward(grad_h, cache, out=None):
+    def rnn_backward(grad_h, cache, **kwargs):
         x_proj, h_prev, w_hh_t, nonlinearity = cache
         return tuple(numeric_vjp(lambda a, h: real_rnn(a, h, w_hh_t, nonlinearity)[:1],
                                  [x_proj.copy(), h_prev.copy()], [f64(grad_h)]))
 
-    def lstm_forward(x_proj_t, h_prev, c_prev, w_hh_t, out=None):
-        h, c, _ = real_lstm(x_proj_t, h_prev, c_prev, w_hh_t, out=out)
+    def lstm_forward(x_proj_t, h_prev, c_prev, w_hh_t, **kwargs):
+        h, c, _ = real_lstm(x_proj_t, h_prev, c_prev, w_hh_t, **kwargs)
         return h, c, (f64(x_proj_t), f64(h_prev), f64(c_prev), f64(w_hh_t))
 
-    def lstm_backward(grad_h, grad_c, cache, out=None):
+    def lstm_backward(grad_h, grad_c, cache, **kwargs):
         x_proj, h_prev, c_prev, w_hh_t = cache
         grads = numeric_vjp(lambda a, h, c: real_lstm(a, h, c, w_hh_t)[:2],
                             [x_proj.copy(), h_prev.copy(), c_prev.copy()],
                             [f64(grad_h), f64(grad_c)])
         return (*grads, np.zeros_like(c_prev))
 
-    def gru_forward(x_proj_t, h_prev, w_hh_t, b_hh=None, out=None):
-        h, _ = real_gru(x_proj_t, h_prev, w_hh_t, b_hh, out=out)
+    def gru_forward(x_proj_t, h_prev, w_hh_t, b_hh=None, **kwargs):
+        h, _ = real_gru(x_proj_t, h_prev, w_hh_t, b_hh, **kwargs)
         return h, (f64(x_proj_t), f64(h_prev), f64(w_hh_t), f64(b_hh))
 
-    def gru_backward(grad_h, cache, out=None):
+    def gru_backward(grad_h, cache, **kwargs):
         x_proj, h_prev, w_hh_t, b_hh = cache
         rows = np.zeros_like(x_proj) + (0.0 if b_hh is None else b_hh)
         grad_x_proj, grad_h_prev, grad_h_proj = numeric_vjp(

@@ -329,7 +329,7 @@ class Sandbox:
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.home),
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MINIGRAD_DEVICE"):
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):     # probes run on NumPy
             if name in os.environ:
                 env[name] = os.environ[name]
         config = {"limits": self.limits.rlimits(self.uid is not None), "uid": self.uid,
