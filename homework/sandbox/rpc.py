@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 MAX_HEADER = 1 << 20            # 1 MiB of JSON
-MAX_ARRAY = 256 << 20           # one array
-MAX_MESSAGE = 1 << 30           # all arrays of one message
+MAX_ARRAY = 64 << 20            # one array (probes return small ones)
+MAX_MESSAGE = 128 << 20         # all arrays of one message
 _LENGTH = struct.Struct("<Q")
 
 
