@@ -19,25 +19,23 @@ import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rpc
+from .cleanup import WORLD_WRITABLE, kill_uid, remove_files_of
+from .files import private_copy, read_tail
+
+__all__ = ["Host", "Limits", "Sandbox", "CallFailed", "private_copy", "read_tail", "kill_uid",
+           "remove_files_of", "SLOTS", "UID_BASE"]
 
 HERE = Path(__file__).resolve().parent
 UID_BASE = 200_000                  # sandbox uids: UID_BASE + SLOTS * (pid % 100000) + slot
 SLOTS = 256                         # sandboxes at once, at most, per grader
-WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 WORLD_WRITABLE_PRESENT = tuple(d for d in WORLD_WRITABLE if os.path.isdir(d))
-MAX_FILE_BYTES = 4 << 20            # a .py file bigger than this is left out of the copy
-MAX_COPY_BYTES = 64 << 20
-MAX_COPY_FILES = 5000
-LOG_TAIL_BYTES = 4000
 
 
 @dataclass
@@ -170,128 +168,6 @@ class Host:
 
     def close(self):
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def private_copy(source: Path, target: Path, gid=None) -> list:
-    """Copy the .py files of `source` (but its top-level tests/) into `target`; returns notes on
-    what was left out.
-
-    Only regular files are copied; symlinks (to files or folders, inside or outside the
-    submission) are skipped, never followed. With `gid`, the copy is root-owned and readable
-    by that group only: the sandbox may read it, not change it, and no other sandbox may.
-    """
-    notes, total, count = [], 0, 0
-    target.mkdir(mode=0o750)
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-        here = Path(dirpath)
-        rel = here.relative_to(source)
-        keep = []
-        for d in sorted(dirnames):
-            if (here / d).is_symlink():
-                notes.append(f"symlink {(rel / d).as_posix()}/ ignored")
-            elif not d.startswith(".") and d not in ("__pycache__", "node_modules") \
-                    and not (here == source and d == "tests"):   # probes never use the tests
-                keep.append(d)
-        dirnames[:] = keep
-        for d in keep:
-            (target / rel / d).mkdir(mode=0o750)
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            path = here / name
-            try:
-                info = os.lstat(path)
-            except OSError:
-                continue
-            if stat.S_ISLNK(info.st_mode):
-                notes.append(f"symlink {(rel / name).as_posix()} ignored")
-                continue
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-                notes.append(f"{(rel / name).as_posix()} left out (not a regular file or over "
-                             f"{MAX_FILE_BYTES >> 20} MiB)")
-                continue
-            total += info.st_size
-            count += 1
-            if total > MAX_COPY_BYTES or count > MAX_COPY_FILES:
-                notes.append("submission too large: copy stopped")
-                return notes
-            dest = target / rel / name
-            try:
-                # O_NOFOLLOW: a file swapped for a symlink after the walk is refused too.
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-                with os.fdopen(fd, "rb") as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, MAX_FILE_BYTES)
-            except OSError as error:
-                notes.append(f"{(rel / name).as_posix()} unreadable ({error.strerror})")
-                continue
-            os.chmod(dest, 0o640)
-    if gid is not None:
-        for path in [target, *target.rglob("*")]:
-            os.chown(path, 0, gid, follow_symlinks=False)
-    return notes
-
-
-def kill_uid(uid: int, rounds: int = 50) -> None:
-    """SIGKILL every process whose real or effective uid is `uid`, until none is left."""
-    for _ in range(rounds):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
-            except (OSError, StopIteration):
-                continue
-            if str(uid) in uids:
-                found = True
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        if not found:
-            return
-        time.sleep(0.02)
-
-
-
-
-def remove_files_of(uid: int, roots=WORLD_WRITABLE) -> None:
-    """Delete what `uid` left in the world-writable folders (the only places outside its home it
-    can write), so nothing a sandbox wrote survives into the next problem or submission."""
-    def sweep(folder, depth):
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            return
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if info.st_uid == uid:
-                if stat.S_ISDIR(info.st_mode):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
-            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 3:
-                sweep(entry.path, depth + 1)      # another world-writable folder (.X11-unix)
-    for root in roots:
-        sweep(root, 0)
-
-
-def read_tail(path: Path, limit: int = LOG_TAIL_BYTES) -> str:
-    """The last `limit` bytes of a file, whatever its (possibly sparse, huge) size."""
-    try:
-        with open(path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - limit))
-            return handle.read(limit).decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 @dataclass
