@@ -62,7 +62,9 @@ class ProblemResult:
 
     @property
     def score(self) -> float:
-        return sum(t.score for t in self.tests)
+        # points * passed / cases, not a sum of the cases' shares: 14 shares of 10/14 add up
+        # to 9.999999999999998, which is not full marks
+        return self.max_score * self.passed / len(self.tests) if self.tests else 0.0
 
 
 @dataclass

@@ -15,7 +15,7 @@ from conftest import FIXTURE, replace_stubs
 
 from homework.bundle import Bundle, BundleError, build
 from homework.compare import compare, sanitise
-from homework.grade import escape_cell, grade_many, list_submissions
+from homework.grade import CaseResult, ProblemResult, escape_cell, grade_many, list_submissions
 from homework.sandbox import private_copy, read_tail
 from homework.sandbox import rpc
 
@@ -189,6 +189,15 @@ def test_partial_work_scores_in_proportion(bundle, released, tmp_path):
 def cli(*args, cwd=KIT_ROOT):
     return subprocess.run([sys.executable, "-m", "homework", *map(str, args)],
                           capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_every_case_passed_is_exactly_full_marks():
+    # 14 cases of 10/14 points each sum to 9.999999999999998 in floating point
+    cases = [CaseResult(f"case {i}", True, "passed", "visible", 10 / 14) for i in range(14)]
+    result = ProblemResult("hw5.reverse_scan", 10, cases)
+    assert result.score == 10
+    cases[3].passed = False
+    assert result.score == pytest.approx(10 * 13 / 14)
 
 
 def test_command_line_grade(tmp_path, released):
