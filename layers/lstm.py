@@ -155,6 +155,11 @@ class LSTMCell(RecurrentCellBase):
             set_forget_bias_(self.bias_ih, self.bias_hh, self.forget_bias, self.hidden_size)
 
     def forward(self, input, hx=None, impl=None):
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            got = (f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list))
+                   else type(hx).__name__)
+            raise TypeError(f"LSTMCell: hx must be a tuple (h, c) of two tensors, each (N, H), "
+                            f"got {got}; pass cell(x, (h, c))")
         h, c = (None, None) if hx is None else hx
         input, (h, c), unbatched = self._prepare(input, [h, c])
         if check_impl("LSTMCell", impl or self.impl) == "autograd":

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from layers import GRU, LSTM, RNN, Linear, MultiheadAttention
+from layers import GRU, LSTM, RNN, Linear, LSTMCell, MultiheadAttention
 
 
 @pytest.mark.parametrize("dtype", ["float64", "int64"])
@@ -39,6 +39,17 @@ def test_lstm_given_a_tensor_instead_of_a_pair():
         lstm(x, (h0,))
     out, (h, c) = lstm(x, (h0, h0))                # the right form still works
     assert h.shape == c.shape == (1, 2, 4)
+
+
+def test_lstm_cell_given_a_tensor_instead_of_a_pair():
+    cell = LSTMCell(3, 4)
+    x, h = minigrad.zeros(2, 3), minigrad.zeros(2, 4)
+    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a tuple \(h, c\).*got Tensor"):
+        cell(x, h)
+    with pytest.raises(TypeError, match="got tuple of length 3"):
+        cell(x, (h, h, h))
+    h1, c1 = cell(x, (h, h))                        # the right form still works
+    assert h1.shape == c1.shape == (2, 4)
 
 
 def test_gru_given_a_pair_instead_of_a_tensor():
