@@ -28,7 +28,12 @@ from lessons._charlm import single_thread_blas
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import BASELINE_MSE, adding_problem
 
-opts = setup("04")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("04", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 

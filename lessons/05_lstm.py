@@ -28,7 +28,12 @@ from lessons._charlm import (CharLM, load_corpus, single_thread_blas, smooth, tr
                              unigram_entropy)
 from lessons._shared import markdown_table, setup
 
-opts = setup("05")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("05", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 

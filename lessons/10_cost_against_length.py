@@ -35,7 +35,12 @@ from lessons._charlm import single_thread_blas
 from lessons._measure import MiB, traced_peak
 from lessons._shared import markdown_table, progress, setup
 
-opts = setup("10")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("10", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()      # one BLAS thread: the comparison is of algorithms, not of thread pools
 

@@ -40,7 +40,12 @@ from lessons._measure import MiB, is_tracing, start_tracing, stop_tracing, trace
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import CharVocab, stdlib_text, streams
 
-opts = setup("11")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("11", quick=QUICK)
 plt = opts.pyplot()
 QUICK = opts.quick
 

@@ -30,7 +30,12 @@ from lessons._comparison_table import (HEADERS, MODELS, ROWS, comparison_markdow
 from lessons._measure import MiB
 from lessons._shared import lesson_files, markdown_table, setup
 
-opts = setup("12")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("12", quick=QUICK)
 plt = opts.pyplot()
 SOURCES = {4: "vanishing and exploding gradients", 5: "the LSTM", 7: "long-range memory",
            10: "cost against length", 11: "extremely long sequences"}
