@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 import minigrad
-from layers import LSTM, RNN, TransformerEncoderLayer
+from layers import GRU, LSTM, RNN, TransformerEncoderLayer
 from lessons._charlm import single_thread_blas
 from lessons._measure import MiB, traced_peak
 from lessons._shared import markdown_table, progress, setup
@@ -56,8 +56,8 @@ single_thread_blas()      # one BLAS thread: the comparison is of algorithms, no
 # would take N * nh * T^2 * 4 bytes, so it is skipped wherever those exceed a cap (and says so).
 
 # %%
-MODELS = ("RNN", "LSTM", "Transformer")
-COLORS = {"RNN": "C0", "LSTM": "C1", "Transformer": "C3"}
+MODELS = ("RNN", "LSTM", "GRU", "Transformer")
+COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2", "Transformer": "C3"}
 NUM_HEADS = 2
 if opts.quick:
     LENGTHS = [32, 64, 128, 256, 512, 1024]
@@ -76,6 +76,8 @@ def make_model(name):
         return RNN(E, E)
     if name == "LSTM":
         return LSTM(E, E)
+    if name == "GRU":
+        return GRU(E, E)
     return TransformerEncoderLayer(E, NUM_HEADS, dim_feedforward=4 * E, dropout=0.0)
 
 
@@ -87,11 +89,12 @@ def attention_bytes(T):
 # %% [markdown]
 # ## 2. Measuring one training step
 #
-# Time: the best of several runs, not the mean: on a shared machine other programs only ever
-# make a run slower, so the minimum is the closest to what the step itself costs. The runs go
-# in `ROUNDS` rounds over all lengths (32, 64, ..., then again), so that a burst of load hits
-# every length alike instead of spoiling one of them; in each round a length runs until
-# `MIN_SECONDS` have passed (short steps run several times). We keep two clocks: wall time
+# Time: the runs go in `ROUNDS` rounds over all lengths (32, 64, ..., then again), so that a
+# burst of load hits every length alike instead of spoiling one of them; in each round a
+# length runs until `MIN_SECONDS` have passed (short steps run several times) and keeps its
+# best run (other programs only ever make a run slower). A length's time is the **median** of
+# its rounds, and each round also gives its own slope: the spread of those slopes (smallest
+# to largest) says how far to trust the exponent. We keep two clocks: wall time
 # (what you wait) and this process's CPU time (`time.process_time`, the work done: a busy
 # machine inflates it much less; with one BLAS thread the two agree on an idle machine).
 #
@@ -124,8 +127,8 @@ def random_tensor(T, requires_grad=False):
                            requires_grad=requires_grad)
 
 
-seconds = {name: {} for name in MODELS}        # wall-clock time
-cpu_seconds = {name: {} for name in MODELS}    # this process's CPU time
+round_seconds = {name: {} for name in MODELS}       # T -> [one best wall time per round]
+round_cpu_seconds = {name: {} for name in MODELS}   # T -> [one best CPU time per round]
 peaks = {name: {} for name in MODELS}
 skipped = [T for T in LENGTHS if attention_bytes(T) > ATTENTION_CAP]
 for name in MODELS:
@@ -135,10 +138,13 @@ for name in MODELS:
     for _ in progress(range(ROUNDS), desc=f"{name}, rounds over T"):
         for T in lengths:
             wall, cpu = best_times(model, *data[T])
-            seconds[name][T] = min(wall, seconds[name].get(T, math.inf))
-            cpu_seconds[name][T] = min(cpu, cpu_seconds[name].get(T, math.inf))
+            round_seconds[name].setdefault(T, []).append(wall)
+            round_cpu_seconds[name].setdefault(T, []).append(cpu)
     for T in lengths:
         _, peaks[name][T] = traced_peak(training_step, model, *data[T])   # one step's peak
+seconds = {m: {T: float(np.median(v)) for T, v in by_T.items()} for m, by_T in round_seconds.items()}
+cpu_seconds = {m: {T: float(np.median(v)) for T, v in by_T.items()}
+               for m, by_T in round_cpu_seconds.items()}
 if skipped:
     print(f"Transformer skipped at T = {skipped}: its attention weights alone would take "
           f"{attention_bytes(skipped[0]) / MiB:,.0f} MiB or more (cap {ATTENTION_CAP / MiB:,.0f} MiB)")
@@ -163,10 +169,27 @@ def fit_exponent(values):
     return float(b), float(math.exp(log_a))
 
 
+def exponent_spread(by_round):
+    """(smallest, largest) slope over the rounds: each round's times fitted on their own."""
+    slopes = [fit_exponent({T: times[r] for T, times in by_round.items()})[0]
+              for r in range(ROUNDS)]
+    return float(min(slopes)), float(max(slopes))
+
+
 exponents = {m: {"time": fit_exponent(seconds[m])[0], "cpu_time": fit_exponent(cpu_seconds[m])[0],
-                 "memory": fit_exponent(peaks[m])[0]} for m in MODELS}
-print(markdown_table(["model", "wall-time exponent", "CPU-time exponent", "memory exponent", "fitted on T"],
-                     [[m, f"{exponents[m]['time']:.2f}", f"{exponents[m]['cpu_time']:.2f}",
+                 "memory": fit_exponent(peaks[m])[0],
+                 "time_spread": exponent_spread(round_seconds[m]),
+                 "cpu_time_spread": exponent_spread(round_cpu_seconds[m])} for m in MODELS}
+
+
+def with_spread(m, kind):
+    low, high = exponents[m][f"{kind}_spread"]
+    return f"{exponents[m][kind]:.2f} ({low:.2f}-{high:.2f})"
+
+
+print(markdown_table(["model", "wall-time exponent (spread over rounds)", "CPU-time exponent",
+                      "memory exponent", "fitted on T"],
+                     [[m, with_spread(m, "time"), with_spread(m, "cpu_time"),
                        f"{exponents[m]['memory']:.2f}", str(sorted(seconds[m])[-FIT_POINTS:])]
                       for m in MODELS]))
 
@@ -252,7 +275,7 @@ for ax, kind in ((ax_time, "time"), (ax_mem, "memory")):
     ax.set_xlabel("sequence length T (steps)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
-ax_time.set_ylabel("ms per training step (best of runs)")
+ax_time.set_ylabel("ms per training step (median of rounds)")
 ax_time.set_title("Time of forward + backward")
 ax_mem.set_ylabel("peak traced memory (MiB)")
 ax_mem.set_title("Memory of forward + backward")
@@ -275,7 +298,8 @@ opts.savefig(fig, "cost_vs_length")
 # %%
 # import_module: `layers.attention` as an attribute is the function layers/__init__ re-exports
 KERNELS = {importlib.import_module("layers.recurrent_sequence"): ("rnn_step_forward", "rnn_step_backward",
-                                       "lstm_step_forward", "lstm_step_backward"),
+                                       "lstm_step_forward", "lstm_step_backward",
+                                       "gru_step_forward", "gru_step_backward"),
            importlib.import_module("layers.attention"): ("attention_forward", "attention_backward")}
 
 
@@ -321,19 +345,29 @@ print(markdown_table(["model (1 layer)", "T", "sequential kernel calls, forward"
 
 # %%
 T_long = max(T for T in LENGTHS if T in seconds["Transformer"])
+def growth_word(exponent):
+    """What a measured exponent says, in words (the text must agree with the number)."""
+    if exponent < 1.2:
+        return "about linear"
+    if exponent < 1.8:
+        return "between linear and quadratic: the T^2 term does not rule yet at these lengths"
+    return "about quadratic"
+
+
 conclusions = []
-for m in ("RNN", "LSTM"):
+for m in ("RNN", "LSTM", "GRU"):
     per_step_us = 1e6 * seconds[m][LENGTHS[-1]] / LENGTHS[-1]
     conclusions.append(
-        f"{m}: time grows as T^{exponents[m]['time']:.2f} and memory as T^{exponents[m]['memory']:.2f} "
+        f"{m}: time grows as T^{with_spread(m, 'time')} and memory as T^{exponents[m]['memory']:.2f} "
         f"(linear: a fixed cost per step, {per_step_us:.0f} us and "
         f"{peaks[m][LENGTHS[-1]] / LENGTHS[-1] / 1024:.1f} KiB per step at T = {LENGTHS[-1]:,}); "
         f"its critical path is {critical_path[m][PATH_LENGTHS[-1]]['forward']} forward steps at "
         f"T = {PATH_LENGTHS[-1]}: one per time step.")
 conclusions.append(
-    f"Transformer: time grows as T^{exponents['Transformer']['time']:.2f} and memory as "
-    f"T^{exponents['Transformer']['memory']:.2f} on the longest lengths (quadratic: the (T, T) "
-    f"scores; one (N, nh, T, T) float32 array is {attention_bytes(T_long) / MiB:,.0f} MiB at "
+    f"Transformer: time grows as T^{with_spread('Transformer', 'time')} "
+    f"({growth_word(exponents['Transformer']['time'])}) and memory as "
+    f"T^{exponents['Transformer']['memory']:.2f} ({growth_word(exponents['Transformer']['memory'])}) "
+    f"on the longest lengths (the (T, T) scores; one (N, nh, T, T) float32 array is {attention_bytes(T_long) / MiB:,.0f} MiB at "
     f"T = {T_long:,}, of a {peaks['Transformer'][T_long] / MiB:,.0f} MiB peak); its critical path is "
     f"{critical_path['Transformer'][PATH_LENGTHS[-1]]['forward']} attention call per layer, whatever T.")
 for recurrent in ("RNN", "LSTM"):
@@ -353,11 +387,15 @@ opts.save_json("results", {
     "settings": {"N": N, "hidden_size": E, "d_model": E, "num_heads": NUM_HEADS,
                  "dim_feedforward": 4 * E, "lengths": LENGTHS, "rounds": ROUNDS, "min_seconds": MIN_SECONDS,
                  "fit_points": FIT_POINTS, "attention_cap_bytes": ATTENTION_CAP,
-                 "time": "best of runs, seconds", "memory": "tracemalloc peak, bytes"},
+                 "time": "median over rounds of each round's best run, seconds",
+                 "memory": "tracemalloc peak, bytes"},
     "models": {m: {"T": sorted(seconds[m]), "seconds": [seconds[m][T] for T in sorted(seconds[m])],
                    "cpu_seconds": [cpu_seconds[m][T] for T in sorted(seconds[m])],
                    "peak_bytes": [peaks[m][T] for T in sorted(peaks[m])],
+                   "seconds_by_round": [round_seconds[m][T] for T in sorted(seconds[m])],
                    "time_exponent": exponents[m]["time"], "cpu_time_exponent": exponents[m]["cpu_time"],
+                   "time_exponent_spread": exponents[m]["time_spread"],
+                   "cpu_time_exponent_spread": exponents[m]["cpu_time_spread"],
                    "memory_exponent": exponents[m]["memory"],
                    "critical_path": {str(T): c for T, c in critical_path[m].items()},
                    "sequential_steps_per_layer": critical_path[m][PATH_LENGTHS[-1]]["forward"],

@@ -298,11 +298,24 @@ def progress(iterable=None, total=None, desc=None, **kwargs):
     quiet_seconds = float(os.environ.get("MINIGRAD_PROGRESS_SECONDS", "30"))
     kwargs.setdefault("mininterval", 1.0 if terminal else quiet_seconds)
     kwargs.setdefault("maxinterval", max(kwargs["mininterval"], 10.0))
-    if not terminal:
-        kwargs.setdefault("ncols", 100)
-    else:
+    if terminal:
         kwargs.setdefault("dynamic_ncols", True)
-    return tqdm(iterable, total=total, desc=desc, **kwargs)
+        return tqdm(iterable, total=total, desc=desc, **kwargs)
+    kwargs.setdefault("ncols", 100)
+    return _sparse_bar(tqdm)(iterable, total=total, desc=desc, **kwargs)
+
+
+def _sparse_bar(tqdm):
+    """tqdm whose set_postfix / set_description never force a redraw (each forced redraw is a
+    line in a log): the next timed draw shows them."""
+    class SparseBar(tqdm):
+        def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
+            super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
+        def set_description(self, desc=None, refresh=True):
+            super().set_description(desc, refresh=False)
+
+    return SparseBar
 
 
 # ----------------------------------------------------------------------------- tables and files
