@@ -220,7 +220,7 @@ def crossing(first, second):
 
 
 crossovers = {}
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind, data in (("time", seconds), ("cpu_time", cpu_seconds), ("memory", peaks)):
         crossovers[f"{recurrent} {kind}"] = crossing(data[recurrent], data["Transformer"])
 
@@ -248,7 +248,7 @@ def describe_crossing(recurrent, kind):
     return f"the {label} curves cross but end with the Transformer below ({ends})"
 
 
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind in ("time", "cpu_time", "memory"):
         print(f"{recurrent}, {KIND_LABELS[kind]}: {describe_crossing(recurrent, kind)}")
 
@@ -265,12 +265,12 @@ for m in MODELS:
 ax_mem.loglog(LENGTHS, [attention_bytes(T) / MiB for T in LENGTHS], ":", color="0.4",
               label="one (N, nh, T, T) float32 array")
 for ax, kind in ((ax_time, "time"), (ax_mem, "memory")):
-    for recurrent in ("RNN", "LSTM"):
+    for recurrent in ("RNN", "LSTM", "GRU"):
         T_cross = crossovers[f"{recurrent} {kind}"]
         if T_cross is not None:
             ax.axvline(T_cross, color=COLORS[recurrent], linestyle=":", linewidth=1)
             ax.annotate(f"Transformer > {recurrent}\nT ~ {T_cross:,.0f}", (T_cross, ax.get_ylim()[1]),
-                        xytext=(3, -28 if recurrent == "RNN" else -52), textcoords="offset points",
+                        xytext=(3, {"RNN": -28, "LSTM": -52, "GRU": -76}[recurrent]), textcoords="offset points",
                         fontsize=8, color=COLORS[recurrent])
     ax.set_xlabel("sequence length T (steps)")
     ax.grid(alpha=0.3, which="both")
@@ -370,7 +370,7 @@ conclusions.append(
     f"on the longest lengths (the (T, T) scores; one (N, nh, T, T) float32 array is {attention_bytes(T_long) / MiB:,.0f} MiB at "
     f"T = {T_long:,}, of a {peaks['Transformer'][T_long] / MiB:,.0f} MiB peak); its critical path is "
     f"{critical_path['Transformer'][PATH_LENGTHS[-1]]['forward']} attention call per layer, whatever T.")
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind in ("time", "cpu_time", "memory"):
         conclusions.append(f"{recurrent} against Transformer, {KIND_LABELS[kind]}: "
                            f"{describe_crossing(recurrent, kind)}.")

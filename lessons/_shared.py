@@ -179,6 +179,16 @@ class LessonOptions:
         folder = made[0] if made else self.root / _lesson_stem(number, None)
         return folder / _with_suffix(name, ".json")
 
+    def find_results(self, slug, name="results.json"):
+        """(lesson number, results) of the lesson whose folder is ``NN_<slug>`` under this
+        run's root, found by its name rather than its number (lessons get renumbered);
+        FileNotFoundError when no such folder holds ``name``."""
+        found = sorted(p for p in self.root.glob(f"[0-9][0-9]_{slug}") if p.is_dir())
+        path = found[-1] / _with_suffix(name, ".json") if found else None
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"find_results: no {self.root}/NN_{slug}/{name}")
+        return int(found[-1].name[:2]), json.loads(path.read_text(encoding="utf-8"))
+
     def load_results(self, lesson_id, name="results.json"):
         """The JSON another lesson saved with ``save_json``; a clear error if it has not run."""
         path = self.results_path(lesson_id, name)
