@@ -35,7 +35,9 @@ def _steps(l7, task, family, lag):
 
 
 def _lag_phrase(l7, task, family):
-    """'up to lag 200 (in 75 steps)' or 'at no lag of the grid (first lag 10, after 1500 steps)'."""
+    """'up to lag 200 (in 75 steps)' or 'at no lag of the grid, not at lag 10 within 1500 steps'."""
+    if not l7["runs"][task][family]:
+        return "(not trained: lesson 7's run stopped before it)"
     best = _lag(l7, task, family)
     failed = l7.get("first_lag_not_learned", {}).get(task, {}).get(family)
     if best is None:
@@ -153,8 +155,9 @@ def compared(ev):
                                                                         ("GRU", "gru"),
                                                                         ("Transformer", "transformer"))))
         paragraphs.append(
-            f"**What each learns.** With one rule for all (train until learned or "
-            f"{l7['settings']['max_steps']} steps, batch {l7['settings']['batch']}, scored on fresh "
+            f"**What each learns.** With one rule for all (train until learned or a common cap of "
+            + ", ".join(f"{cap} steps ({task})" for task, cap in l7['settings']['max_steps'].items())
+            + f", batch {l7['settings']['batch']}, scored on fresh "
             f"sequences; {ev.lesson(MEMORY)}, {l7['mode']} run): " + ". ".join(ranking) + ". "
             + _ranking_sentence(l7))
     else:
@@ -218,8 +221,9 @@ def long_sequences(ev):
                        f"steps; {ev.lesson(MEMORY)}, {l7['mode']} run), as Hochreiter & Schmidhuber "
                        "(1997) reported for T = 1,000: supported")
         elif max(grid) < 1000:
-            verdict = (f"learned the adding problem up to T = {longest} ({ev.lesson(MEMORY)}, "
-                       f"{l7['mode']} run, grid up to {max(grid)}); whether it learns T = 1,000, as "
+            verdict = (f"learned the adding problem {_lag_phrase(l7, 'adding', 'lstm')} "
+                       f"({ev.lesson(MEMORY)}, {l7['mode']} run, grid up to {max(grid)}); whether it "
+                       "learns T = 1,000, as "
                        "Hochreiter & Schmidhuber (1997) reported, is not supported by this run: its "
                        "grid stops short (lesson 7's full run tests it)")
         else:
@@ -326,6 +330,10 @@ def modes_paragraph(ev, slugs):
     if absent:
         parts.append(f"not run: {ev.lesson(*absent)}")
     text = "Which lessons this answer rests on: " + "; ".join(parts) + "."
+    cut = [s for s in slugs if s in ev and ev[s].get("complete") is False]
+    if cut:
+        text += (f" The run of {ev.lesson(*cut)} was interrupted: its results hold only the runs "
+                 "that finished, and what it did not reach is not supported.")
     if quick:
         text += (" **A quick run may undertrain**: it uses small grids, caps and step counts to "
                  "finish in minutes, so a model that \"did not learn\" in a quick run may learn "

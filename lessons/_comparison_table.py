@@ -60,7 +60,9 @@ class Evidence:
 # ----------------------------------------------------------------------------- formatting
 
 def sci(value):
-    return "n/a" if value is None else f"{value:.1e}"
+    if value is None:
+        return "n/a"
+    return "0 (below float64's range)" if value == 0 else f"{value:.1e}"
 
 
 def up_to(lag):
@@ -72,6 +74,8 @@ def lag_cell(l7, task, family):
     best = l7["longest_lag_learned"][task][family]
     failed = l7.get("first_lag_not_learned", {}).get(task, {}).get(family)
     runs = l7["runs"][task][family]
+    if not runs:
+        return "not trained (interrupted run)"
     text = "none" if best is None else f"{best} ({runs[str(best)]['steps']} steps)"
     if failed is not None:
         text += f"; not {failed} in {runs[str(failed)]['steps']} steps"
