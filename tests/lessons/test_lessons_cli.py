@@ -129,6 +129,14 @@ def test_every_lesson_has_a_papermill_parameters_cell():
         assert text.index('tags=["parameters"]') < text.index("setup(") < text.index("quick=QUICK"), path.name
 
 
+def test_jupytext_makes_the_parameters_cell_a_tagged_notebook_cell():
+    jupytext = pytest.importorskip("jupytext")
+    from lessons._shared import lesson_files
+    notebook = jupytext.read(str(lesson_files()[0]))
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "QUICK = None" in tagged[0].source
+
+
 def test_results_record_mode_and_seed_and_are_found_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", [str(tmp_path / "07_long_thing.py")])
     opts = setup("7", title="Seven", argv=["--out", str(tmp_path), "--seed", "4"])
