@@ -465,7 +465,7 @@ save_results(complete=True)
 # %%
 def seen(task, family):
     best = longest[task][family]
-    return "no lag of the grid" if best is None else f"up to lag {best}"
+    return "at no lag of the grid" if best is None else f"up to lag {best}"
 
 
 print(f"- Plain RNN, adding: your run learned {seen('adding', 'rnn')}. Its gradient to a "
@@ -477,7 +477,7 @@ print(f"- Copy memory is harder for the gated models: your run's LSTM learned "
       f"{seen('copy', 'lstm')}, the GRU {seen('copy', 'gru')}. Copy needs ten symbols held "
       "exactly plus a counter to read them back in order; with one budget, some lag ends the "
       "walk. More steps move that lag out; they do not remove it.")
-print(f"- The causal Transformer learned copy {seen('copy', 'transformer')}"
+print(f"- The causal Transformer learned copy memory {seen('copy', 'transformer')}"
       + (f", in {runs['copy']['transformer'][longest['copy']['transformer']]['steps']} steps at "
          "its longest lag" if longest["copy"]["transformer"] else "")
       + ": one attention hop reaches any symbol, so the lag barely matters to it. Its price is "

@@ -65,13 +65,25 @@ def contributions(ev):
     else:
         l5 = ev[LSTM_LESSON]
         by_bias = l5["lstm_reach_by_forget_bias"]
-        text = (f"**The LSTM** added a cell state that is carried forward by a gate instead of "
+        text = ""
+        if VANISHING in ev:
+            reach4 = ev[VANISHING]["gradient_reach"]
+            small = [r for r in reach4 if float(r) < 1]
+            big = max(reach4, key=float)
+            text += (f"A plain RNN's gradient vanishes over long distances: with recurrent weights of "
+                     f"norm r < 1 the share reaching 99 steps back is "
+                     + ", ".join(f"{sci(reach4[r])} (r = {r})" for r in small)
+                     + f", and at r = {big} it explodes instead ({sci(reach4[big])}; "
+                     f"{ev.lesson(VANISHING)}). ")
+        text += (f"**The LSTM** added a cell state that is carried forward by a gate instead of "
                 f"squashed through a weight matrix. What that buys is measured as gradient reach "
                 f"over 99 steps, ||dL/dh_0|| / ||dL/dh_99||: {sci(l5['rnn_reach'])} for the plain RNN "
                 f"against {sci(by_bias['1'])} for an LSTM with forget bias 1 ({ev.lesson(LSTM_LESSON)}). ")
         if "lstm_reach_pytorch_init" in l5:
-            text += (f"The gate matters more than the cell: with the layer's own default (PyTorch's "
-                     f"init, forget gate ~{l5['mean_forget_gate_pytorch_init']:.2f}) the reach is "
+            cell_alone = l5["lstm_reach_pytorch_init"] < VANISHED
+            text += (("The cell alone is not enough" if cell_alone else "The cell already helps")
+                     + f": with the layer's own default (PyTorch's init, forget gate "
+                     f"~{l5['mean_forget_gate_pytorch_init']:.2f}) the reach is "
                      f"{sci(l5['lstm_reach_pytorch_init'])}, and with forget bias 3 it is "
                      f"{sci(by_bias.get('3'))} ({ev.lesson(LSTM_LESSON)}). ")
         vanished = by_bias["1"] < VANISHED
@@ -200,6 +212,14 @@ def _ranking_sentence(l7):
         out.append("The gated models (LSTM, GRU) hold a value far longer than the RNN")
     else:
         out.append("This run does not show the gated models beating the RNN on adding")
+    both = [lag for lag in l7["settings"]["adding_lags"]
+            if l7["runs"]["adding"]["lstm"].get(str(lag), {}).get("learned")
+            and l7["runs"]["adding"]["transformer"].get(str(lag), {}).get("learned")]
+    if both:
+        lag = max(both)
+        out.append(f"at adding T = {lag} the Transformer needed "
+                   f"{_steps(l7, 'adding', 'transformer', lag)} steps, the LSTM "
+                   f"{_steps(l7, 'adding', 'lstm', lag)}")
     if copy["transformer"] > max(copy["lstm"], copy["gru"]):
         out.append("the Transformer recalls exact symbols across lags where the gated models fail")
     else:
@@ -266,21 +286,51 @@ def long_sequences(ev):
             f"weights alone would take {attn['full_weights_bytes_at_largest_T'] / MiB:,.0f} MiB) but "
             "not the time"
             + (f", which grew as T^{exponent:.2f} at the longest lengths" if exponent is not None else "")
-            + f" ({ev.lesson(LONG)}). A {window['window']}-key sliding window makes the time linear "
-            f"(time per query x{window['time_per_query_growth']:.2f} over the lengths measured) but "
-            f"is blind beyond it: a change 300 steps back moved the output by "
+            + f" ({ev.lesson(LONG)}). A {window['window']}-key sliding window does T x window "
+            "work instead of T^2; " + (
+                f"its time per query stayed about flat (x{window['time_per_query_growth']:.2f} over "
+                "the lengths measured)" if window["time_per_query_growth"] < 1.5 else
+                f"its time per query still grew x{window['time_per_query_growth']:.2f} over the "
+                "lengths measured, so linear time is not supported by this run at these lengths")
+            + f"; and it is blind beyond the window: a change 300 steps back moved the output by "
             f"{window['change_outside_window']:.2g} ({ev.lesson(LONG)}).")
     if parts:
         paragraphs.append(" ".join(parts))
-    paragraphs.append(
-        "**So, can each handle extremely long sequences?** The RNN reads them but forgets; the "
-        "LSTM and GRU read them with truncated BPTT and hold information as long as their gates "
-        "keep it, learning only dependencies their training gradient reaches; the Transformer "
-        "reaches any position directly, at a cost that grows faster than T, which "
-        "memory-efficient or windowed attention trades for memory or sight. Each clause above "
-        "carries its measurement; where a lesson has not run, the clause is not supported by "
-        "this run.")
+    paragraphs.append(_so_can_each(ev))
     return paragraphs
+
+
+def _so_can_each(ev):
+    """The closing paragraph of part 3: one clause per model, each with its number."""
+    clauses = []
+    if MEMORY in ev:
+        l7 = ev[MEMORY]
+        clauses.append(f"the RNN reads them but forgets (adding learned {_lag_phrase(l7, 'adding', 'rnn')}, "
+                       f"{ev.lesson(MEMORY)})")
+        gated = (f"the LSTM and GRU hold information as long as their gates keep it (adding "
+                 f"learned {_lag_phrase(l7, 'adding', 'lstm')} and "
+                 f"{_lag_phrase(l7, 'adding', 'gru')}, {ev.lesson(MEMORY)})")
+        if LONG in ev:
+            tbptt = ev[LONG]["tbptt"]
+            gated += (f" and read any length with truncated BPTT ({tbptt['stream_steps']:,} steps at a "
+                      f"flat peak, {ev.lesson(LONG)})")
+        clauses.append(gated)
+        transformer = (f"the Transformer reaches any position directly (copy learned "
+                       f"{_lag_phrase(l7, 'copy', 'transformer')}, {ev.lesson(MEMORY)})")
+        costly = l7.get("not_run_for_cost", {})
+        skipped = sorted({lag for by_family in costly.values() for lag in by_family.get("transformer", [])})
+        if skipped:
+            transformer += (f", though on a CPU it was not trained at lags {skipped} for cost "
+                            f"({ev.lesson(MEMORY)})")
+        if COST in ev:
+            tr = ev[COST]["models"]["Transformer"]
+            transformer += (f", at a memory cost growing as T^{tr['memory_exponent']:.2f} "
+                            f"({ev.lesson(COST)})")
+        clauses.append(transformer)
+    if not clauses:
+        return ("**So, can each handle extremely long sequences?** " + _not_run(ev, MEMORY))
+    return ("**So, can each handle extremely long sequences?** In this run: "
+            + "; ".join(clauses) + ".")
 
 
 SECTIONS = [  # (title, builder(ev) -> [paragraph, ...]); append to add a section
