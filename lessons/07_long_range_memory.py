@@ -54,6 +54,8 @@
 # `--device cuda` helps the Transformer most.
 
 # %%
+import os
+import resource
 import time
 
 import numpy as np
@@ -62,8 +64,8 @@ import minigrad
 from lessons._charlm import single_thread_blas
 from lessons._long_range import (FAMILIES, LEARNED_ACCURACY, LEARNED_MSE, N_CATEGORIES,
                                  N_SYMBOLS, WITHIN, HeldOutCheck, evaluate, learned,
-                                 log_lag_axis, make_model, plot_families, sequence_length,
-                                 train_until)
+                                 log_lag_axis, make_model, plot_families, run_jobs,
+                                 sequence_length, train_until)
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import BASELINE_MSE
 
@@ -177,8 +179,9 @@ def planned_lags(task, family):
     return tuple(lag for lag in LAGS[task] if lag not in too_costly[task][family])
 
 
-def train(task, family, lag, bar):
-    """Train one model at one lag until it passes or hits the cap; returns its record."""
+def train(task, family, lag, report):
+    """Train one model at one lag until it passes or hits the cap; returns its record.
+    ``report(("tick", sequence_steps, loss))`` about once a second feeds the progress bar."""
     run_seed = opts.seed * 100_000 + (lag if task == "adding" else 50_000 + lag)
     minigrad.manual_seed(run_seed)
     data_rng = np.random.default_rng(run_seed)          # same data for every family at a lag
@@ -186,14 +189,18 @@ def train(task, family, lag, bar):
     check = HeldOutCheck(task, family, lag, CHECK_N, run_seed + 3, opts.device, CHECK_EVERY)
     T = sequence_length(task, lag)
 
+    unsent, last_sent = [0], [time.perf_counter()]
+
     def tick(loss):
-        bar.update(T)
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        unsent[0] += T
+        if time.perf_counter() - last_sent[0] > 1.0:
+            report(("tick", unsent[0], loss))
+            unsent[0], last_sent[0] = 0, time.perf_counter()
 
     steps, passed, losses, seconds = train_until(model, task, family, lag, data_rng, check,
                                                  MAX_STEPS[task], BATCH, LR[family], MAX_NORM,
                                                  opts.device, on_step=tick)
-    bar.total -= (MAX_STEPS[task] - steps) * T           # the cap's steps it did not need
+    report(("tick", unsent[0], losses[-1]))
     model.eval()
     metrics = evaluate(task, family, model, lag, np.random.default_rng(run_seed + 1), EVAL_N,
                        opts.device)
@@ -260,26 +267,51 @@ def save_results(complete):
     }, quiet=not complete)
 
 
+def walk(job, report):
+    """One model up the grid of one task: train at each lag until the first failure."""
+    task, family = job
+    lags = planned_lags(task, family)
+    for k, lag in enumerate(lags):
+        run = train(task, family, lag, report)
+        report(("run", task, family, lag, run))
+        if not run["learned"]:                           # stop walking: the longer lags are off
+            report(("skip", task, family, list(lags[k + 1:])))
+            break
+
+
+def receive(message):
+    """The parent's side: the progress bar, and results.json rewritten after every run."""
+    if message[0] == "tick":
+        bar.update(message[1])
+        bar.set_postfix(loss=f"{message[2]:.3f}")
+    elif message[0] == "run":
+        _, task, family, lag, run = message
+        runs[task][family][lag] = run
+        bar.total -= (MAX_STEPS[task] - run["steps"]) * sequence_length(task, lag)  # not needed
+        bar.set_description(f"{task} {family} lag {lag}: {'learned' if run['learned'] else 'not'}")
+        save_results(complete=False)
+    elif message[0] == "skip":
+        _, task, family, lags = message
+        skipped[task][family] = lags
+        bar.total -= sum(MAX_STEPS[task] * sequence_length(task, lag) for lag in lags)
+
+
 extra_results = {}
 planned = sum(MAX_STEPS[task] * sequence_length(task, lag)
               for task in LAGS for family in FAMILIES for lag in planned_lags(task, family))
 bar = progress(total=planned, desc="lesson 7", unit="seq-step", unit_scale=True)
 started = time.perf_counter()
-for task in LAGS:
-    for family in FAMILIES:
-        lags = planned_lags(task, family)
-        for k, lag in enumerate(lags):
-            bar.set_description(f"{task} {family} lag {lag}", refresh=False)
-            run = runs[task][family][lag] = train(task, family, lag, bar)
-            save_results(complete=False)
-            if not run["learned"]:                       # stop walking: the longer lags are off
-                skipped[task][family] = list(lags[k + 1:])
-                bar.total -= sum(MAX_STEPS[task] * sequence_length(task, later)
-                                 for later in lags[k + 1:])
-                break
+# The 8 walks (task x model) are independent: the full run spreads them over the CPU cores,
+# one process per core (results are the same: every run seeds its own generators).
+jobs = [(task, family) for task in LAGS for family in FAMILIES]
+workers = 1 if opts.quick else min(len(jobs), os.cpu_count() or 1)
+run_jobs(jobs, walk, workers, receive)
 bar.close()
 run_minutes = (time.perf_counter() - started) / 60
-print(f"trained every model in {run_minutes:.1f} min (wall clock)")
+usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+cpu_minutes = sum(u.ru_utime + u.ru_stime for u in usage) / 60     # this process and its workers
+print(f"trained every model in {run_minutes:.1f} min of wall clock, {cpu_minutes:.1f} min of CPU "
+      f"({workers} worker process{'es' if workers > 1 else ''})")
 
 # %% [markdown]
 # ## 5. The table: steps and scores, model by model
@@ -405,7 +437,8 @@ lstm_adding, rnn_adding = longest["adding"]["lstm"], longest["adding"]["rnn"]
 for T, sequences in ((100, 74_000), (500, 209_000), (1000, 853_000)):
     if T not in LAGS["adding"]:
         agreement.append(f"Hochreiter & Schmidhuber 1997, adding at T = {T}: not in this "
-                         f"{opts.mode} run's grid {list(LAGS['adding'])} (the full run tests it).")
+                         f"{opts.mode} run's grid {list(LAGS['adding'])}"
+                         + (" (the full run tests it)." if opts.quick else "."))
         continue
     run = runs["adding"]["lstm"].get(T)
     if run is None:
@@ -453,7 +486,7 @@ print()
 print("\n".join(agreement))
 extra_results.update(conclusions=conclusions, agreement_with_literature=agreement,
                      table={"headers": HEADERS, "rows": rows},
-                     run_minutes=run_minutes)
+                     run_minutes=run_minutes, cpu_minutes=cpu_minutes, workers=workers)
 save_results(complete=True)
 
 # %% [markdown]

@@ -239,6 +239,57 @@ def train_until(model, task, family, lag, data_rng, check, max_steps, batch, lr,
     return max_steps, False, losses, training_seconds / max_steps
 
 
+# ----------------------------------------------------------------------------- parallel walks
+
+def run_jobs(jobs, work, workers, handle):
+    """Run ``work(job, report)`` for every job, in up to ``workers`` forked processes.
+
+    A job sends messages to the parent with ``report(message)``; the parent passes each to
+    ``handle(message)`` as it arrives (so results can be saved as soon as a run finishes).
+    ``workers <= 1`` runs the jobs here, one after the other, with ``report = handle``.
+    Independent jobs that seed their own random generators give the same results either way.
+    """
+    if workers <= 1:
+        for job in jobs:
+            work(job, handle)
+        return
+    import multiprocessing
+    import queue as queue_module
+    context = multiprocessing.get_context("fork")        # children inherit the lesson's state
+    messages = context.Queue()
+    pending, running = list(jobs), {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            process = context.Process(target=_job_process, args=(work, job, messages), daemon=True)
+            process.start()
+            running[job] = process
+        try:
+            message = messages.get(timeout=1.0)
+        except queue_module.Empty:
+            for job, process in list(running.items()):
+                if not process.is_alive() and process.exitcode != 0:
+                    raise RuntimeError(f"job {job} died with exit code {process.exitcode}")
+            continue
+        if message[0] == "finished":
+            running.pop(message[1]).join()
+        elif message[0] == "failed":
+            for process in running.values():
+                process.terminate()
+            raise RuntimeError(f"job {message[1]} failed:\n{message[2]}")
+        else:
+            handle(message)
+
+
+def _job_process(work, job, messages):
+    import traceback
+    try:
+        work(job, messages.put)
+        messages.put(("finished", job))
+    except BaseException:                                # report it; the parent stops the rest
+        messages.put(("failed", job, traceback.format_exc()))
+
+
 # ----------------------------------------------------------------------------- plots
 
 FAMILY_STYLE = {"rnn": ("C0", "o", "-"), "lstm": ("C1", "s", "-"), "gru": ("C2", "^", "--"),
