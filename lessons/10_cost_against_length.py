@@ -2,7 +2,7 @@
 # # Lesson 10: Cost against length
 #
 # **Question.** How do the time and the memory of one training step grow with the sequence
-# length T, for an RNN, an LSTM and a Transformer encoder layer, and where do they cross?
+# length T, for an RNN, an LSTM, a GRU and a Transformer encoder layer, and where do they cross?
 #
 # Two ways of mixing information along a sequence, two cost laws:
 #
@@ -16,7 +16,8 @@
 #   and the memory of those scores are *quadratic* in T; but all T rows are computed in one
 #   batched matrix product, so the critical path is one step per layer, whatever T.
 #
-# We measure both laws on this machine: the best time of a few forward + backward passes, and
+# We measure both laws on this machine: the time of a forward + backward pass (the median over
+# several rounds, with the spread of the slopes the rounds give), and
 # the peak memory traced by Python's `tracemalloc` (NumPy reports its allocations to it), for T
 # from tens to thousands, fit the slope on log-log axes (slope 1 = linear, 2 = quadratic), and
 # find where the curves cross. The memory is host memory: run this lesson on the CPU.

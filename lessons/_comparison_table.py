@@ -132,15 +132,19 @@ def row_lag(task):
 
 
 def row_cost(key, exponent, scale, unit):
-    """Cells '<cost> at T=<longest>; grows as T^b (spread)' from lesson 10's ``key`` list."""
+    """Cells '<cost> at T; grows as T^b (spread)' from lesson 10's ``key`` list, every model at
+    the same T: the longest length all of them were measured at."""
     def cells(ev):
+        models = ev[COST]["models"]
+        common = set.intersection(*(set(entry["T"]) for entry in models.values()))
+        T = max(common)
         out = []
         for m in MODELS:
-            entry = ev[COST]["models"].get(m)
+            entry = models.get(m)
             if entry is None:
                 out.append("not measured (rerun lesson 10)")
                 continue
-            out.append(f"{scale * entry[key][-1]:.1f} {unit} at T={entry['T'][-1]:,}; "
+            out.append(f"{scale * entry[key][entry['T'].index(T)]:.1f} {unit} at T={T:,}; "
                        f"grows as {exponent_text(entry, exponent)}")
         return out
     return cells
@@ -235,9 +239,9 @@ ROWS = [  # (label, slugs it reads, cells(ev)); append to add a row
     ("Char-level language model, same budget", (GRU_LESSON,), row_char_lm),
     ("Date translation, exact match", (ATTENTION, TRANSFORMER), row_dates),
     ("Heads attend to different positions", (TRANSFORMER,), row_heads),
-    ("Step time at the longest T (exponent, spread)", (COST,),
+    ("Step time at the longest common T (exponent, spread)", (COST,),
      row_cost("seconds", "time_exponent", 1e3, "ms")),
-    ("Step memory at the longest T", (COST,), row_cost("peak_bytes", "memory_exponent", 1 / MiB, "MiB")),
+    ("Step memory at the longest common T", (COST,), row_cost("peak_bytes", "memory_exponent", 1 / MiB, "MiB")),
     ("Sequential steps per layer (critical path)", (COST,), row_sequential),
     ("Where the Transformer becomes costlier", (COST,), row_crossover),
     ("Memory on extremely long sequences", (LONG,), row_long_memory),

@@ -193,6 +193,10 @@ def check_lesson_11(results):
     assert window["change_full_attention_far"] > 0.0     # (times are not asserted: no timed tests)
 
 
+def settings_rounds(results):
+    return results["settings"]["rounds"]
+
+
 def check_lesson_10(results):
     """The LSTM's cost is linear in T; attention's memory grows clearly faster; critical paths T and 1."""
     models = results["models"]
@@ -205,6 +209,10 @@ def check_lesson_10(results):
     # BPTT keeps a fixed number of (N, H) arrays per step: memory exactly linear (tracemalloc
     # counts bytes, no noise); measured 0.99
     assert 0.9 < lstm["memory_exponent"] < 1.1, lstm
+    # the exponent comes with its spread: one slope per round of timings, around the median's
+    for entry in models.values():
+        low, high = entry["time_exponent_spread"]
+        assert low <= high and len(entry["seconds_by_round"][0]) == settings_rounds(results)
     # attention keeps (N, nh, T, T) arrays: at T = 1024 (N = 8, nh = 2) one is 64 MiB against
     # ~16 MiB of per-token activations, so the quadratic term dominates the fit (measured 1.72)
     assert transformer["memory_exponent"] > lstm["memory_exponent"] + 0.5, (transformer, lstm)
@@ -213,7 +221,7 @@ def check_lesson_10(results):
     one_weights_array = settings["N"] * settings["num_heads"] * T * T * 4    # float32 bytes
     assert transformer["peak_bytes"][-1] >= one_weights_array, (transformer["peak_bytes"], T)
     # critical path, counted: one step-kernel call per time step, one attention call per layer
-    for name in ("RNN", "LSTM"):
+    for name in ("RNN", "LSTM", "GRU"):
         for length, calls in models[name]["critical_path"].items():
             assert calls == {"forward": int(length), "backward": int(length)}, (name, length, calls)
     for calls in transformer["critical_path"].values():
