@@ -310,11 +310,13 @@ planned = sum(MAX_STEPS[task] * sequence_length(task, lag)
 bar = progress(total=planned, desc="lesson 7", unit="seq-step", unit_scale=True)
 started = time.perf_counter()
 # The 8 walks (task x model) are independent: the full run spreads them over the CPU cores,
-# one process per core (results are the same: every run seeds its own generators).
+# one process per core, or MINIGRAD_LESSON_WORKERS of them (results are the same: every run
+# seeds its own generators).
 # Longest walks first (adding reaches T = 1,000; the gated models walk furthest), so that no
 # long walk starts last and runs alone at the end.
 jobs = [(task, family) for task in ("adding", "copy") for family in ("lstm", "gru", "transformer", "rnn")]
-workers = 1 if opts.quick else min(len(jobs), os.cpu_count() or 1)
+workers = 1 if opts.quick else min(len(jobs), int(os.environ.get("MINIGRAD_LESSON_WORKERS", 0))
+                                   or os.cpu_count() or 1)
 run_jobs(jobs, walk, workers, receive)
 bar.close()
 run_minutes = (time.perf_counter() - started) / 60
