@@ -385,7 +385,9 @@ for ax, task in zip(axes[1], LAGS):
     ax.set_ylabel(f"training steps of {BATCH} sequences")
     ax.set_title(f"{task}: steps taken to pass (or the cap)")
     ax.legend(fontsize=8)
-fig.suptitle(f"Long-range memory: train until learned or {MAX_STEPS} steps, batch {BATCH}, "
+fig.suptitle("Long-range memory: train until learned or a cap of "
+             + ", ".join(f"{cap} steps ({task})" for task, cap in MAX_STEPS.items())
+             + f", batch {BATCH}, "
              f"clip {MAX_NORM:g}, H = {H}, E = {E} ({opts.mode} run)")
 fig.tight_layout()
 opts.savefig(fig, "accuracy_vs_lag")
