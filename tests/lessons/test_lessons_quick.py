@@ -25,6 +25,11 @@ from typing import Callable, NamedTuple
 
 import pytest
 
+try:
+    import fcntl                     # POSIX: lets pytest-xdist workers share one run per lesson
+except ImportError:                  # Windows: each worker runs the lessons it needs itself
+    fcntl = None
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LESSONS_DIR = REPO_ROOT / "lessons"
 HANG_TIMEOUT_S = 900          # a hang guard only; lesson 7 on a busy 2-core machine can take minutes
@@ -362,23 +367,46 @@ def lesson_env():
 
 
 @pytest.fixture(scope="module")
-def run_lesson(tmp_path_factory):
-    """run_lesson(slug) -> (CompletedProcess, output folder); runs each lesson once per module
-    (lesson 7's quick run, the longest, is shared by every check that reads it)."""
-    root = tmp_path_factory.mktemp("lesson_output")
+def run_lesson(tmp_path_factory, worker_id):
+    """run_lesson(slug) -> (CompletedProcess, output folder): each lesson runs once per test
+    session, also under pytest-xdist, where the workers share one output root and a lock per
+    lesson (lesson 7's quick run, the longest, then runs once however the tests are spread,
+    and lesson 12 reads the results the other lessons' tests made)."""
+    shared = worker_id != "master" and fcntl is not None
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if shared else base) / "lesson_output"
+    root.mkdir(exist_ok=True)
     done = {}
 
     def run(slug):
-        if slug not in done:
-            path = existing_lessons()[slug]
-            command = [sys.executable, "-m", "lessons", str(int(path.name[:2])), "--quick",
-                       "--out", str(root)]
-            process = subprocess.run(command, cwd=REPO_ROOT, env=lesson_env(), capture_output=True,
-                                     text=True, timeout=HANG_TIMEOUT_S)
-            done[slug] = (process, root / path.stem)
+        if slug in done:
+            return done[slug]
+        path = existing_lessons()[slug]
+        record = root / f"{path.stem}.process.json"
+        with open(root / f"{path.stem}.lock", "w") as lock:
+            if shared:
+                fcntl.flock(lock, fcntl.LOCK_EX)        # another worker may be running it
+            if record.is_file():
+                saved = json.loads(record.read_text())
+                process = subprocess.CompletedProcess(saved["args"], saved["returncode"],
+                                                      saved["stdout"], saved["stderr"])
+            else:
+                command = [sys.executable, "-m", "lessons", str(int(path.name[:2])), "--quick",
+                           "--out", str(root)]
+                process = subprocess.run(command, cwd=REPO_ROOT, env=lesson_env(),
+                                         capture_output=True, text=True, timeout=HANG_TIMEOUT_S)
+                record.write_text(json.dumps({"args": command, "returncode": process.returncode,
+                                              "stdout": process.stdout, "stderr": process.stderr}))
+        done[slug] = (process, root / path.stem)
         return done[slug]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def worker_id(request):
+    """pytest-xdist's worker name ("gw0", ...), or "master" without xdist."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
 
 
 @pytest.mark.parametrize("slug", list(existing_lessons()),
