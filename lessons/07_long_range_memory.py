@@ -72,8 +72,8 @@ import minigrad
 from lessons._charlm import single_thread_blas
 from lessons._long_range import (FAMILIES, LEARNED_ACCURACY, LEARNED_MSE, N_CATEGORIES,
                                  N_SYMBOLS, WITHIN, HeldOutCheck, evaluate, learned,
-                                 log_lag_axis, make_model, plot_families, run_jobs,
-                                 sequence_length, train_until)
+                                 earlier_runs, log_lag_axis, make_model, plot_families,
+                                 run_jobs, sequence_length, train_until)
 from lessons._papers import compare_with_papers
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import BASELINE_MSE
@@ -234,6 +234,17 @@ def first_failure(task, family):
     return min(failed) if failed else None
 
 
+SETTINGS = {"families": FAMILIES, "copy_lags": COPY_LAGS, "adding_lags": ADDING_LAGS,
+            "max_steps": MAX_STEPS, "batch": BATCH, "check_sequences": CHECK_N,
+            "check_every": CHECK_EVERY, "eval_sequences": EVAL_N, "hidden_size": H,
+            "d_model": E, "learning_rates": LR, "max_norm": MAX_NORM,
+            "gate_init": "chrono (Tallec & Ollivier 2018), T_max = sequence length",
+            "n_symbols": N_SYMBOLS, "n_categories": N_CATEGORIES,
+            "transformer": "1 causal pre-norm layer, 2 heads",
+            "rule": "train until the held-out check passes or the cap; walk up the "
+                    "lags, stop at the first lag not learned"}
+
+
 def save_results(complete):
     """results.json as it stands: called after every run, and once more at the end."""
     opts.save_json("results", {
@@ -244,15 +255,7 @@ def save_results(complete):
                     "sequences",
             "adding": f"MSE < {LEARNED_MSE:.4f} (0.1 x baseline {BASELINE_MSE:.3f}) on "
                       f"{EVAL_N} fresh sequences"},
-        "settings": {"families": FAMILIES, "copy_lags": COPY_LAGS, "adding_lags": ADDING_LAGS,
-                     "max_steps": MAX_STEPS, "batch": BATCH, "check_sequences": CHECK_N,
-                     "check_every": CHECK_EVERY, "eval_sequences": EVAL_N, "hidden_size": H,
-                     "d_model": E, "learning_rates": LR, "max_norm": MAX_NORM,
-                     "gate_init": "chrono (Tallec & Ollivier 2018), T_max = sequence length",
-                     "n_symbols": N_SYMBOLS, "n_categories": N_CATEGORIES,
-                     "transformer": "1 causal pre-norm layer, 2 heads",
-                     "rule": "train until the held-out check passes or the cap; walk up the "
-                             "lags, stop at the first lag not learned"},
+        "settings": SETTINGS,
         "chance_accuracy_copy": CHANCE,
         "baseline_mse_adding": BASELINE_MSE,
         "longest_lag_learned": {task: {family: longest_learned(task, family)
@@ -277,11 +280,16 @@ def save_results(complete):
 
 
 def walk(job, report):
-    """One model up the grid of one task: train at each lag until the first failure."""
+    """One model up the grid of one task: train at each lag until the first failure (a run an
+    interrupted earlier run already finished is taken from it, when resuming)."""
     task, family = job
     lags = planned_lags(task, family)
     for k, lag in enumerate(lags):
-        run = train(task, family, lag, report)
+        run = resumed.get(task, {}).get(family, {}).get(lag)
+        if run is not None:
+            report(("tick", run["steps"] * sequence_length(task, lag), run["losses"][-1]))
+        else:
+            run = train(task, family, lag, report)
         report(("run", task, family, lag, run))
         if not run["learned"]:                           # stop walking: the longer lags are off
             report(("skip", task, family, list(lags[k + 1:])))
@@ -305,7 +313,14 @@ def receive(message):
         bar.total -= sum(MAX_STEPS[task] * sequence_length(task, lag) for lag in lags)
 
 
-extra_results = {}
+# MINIGRAD_LESSON_RESUME=1: an interrupted run (results.json says "complete": false) with the
+# same settings is picked up where it stopped; its finished runs are not trained again.
+resumed = (earlier_runs(opts.out / "results.json", opts.mode, opts.seed, SETTINGS)
+           if os.environ.get("MINIGRAD_LESSON_RESUME") == "1" else {})
+n_resumed = sum(len(by_lag) for by_family in resumed.values() for by_lag in by_family.values())
+if n_resumed:
+    print(f"resuming: {n_resumed} runs taken from the interrupted run in {opts.out}")
+extra_results = {"runs_resumed_from_an_interrupted_run": n_resumed}
 planned = sum(MAX_STEPS[task] * sequence_length(task, lag)
               for task in LAGS for family in FAMILIES for lag in planned_lags(task, family))
 bar = progress(total=planned, desc="lesson 7", unit="seq-step", unit_scale=True)

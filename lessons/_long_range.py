@@ -290,6 +290,30 @@ def _job_process(work, job, messages):
         messages.put(("failed", job, traceback.format_exc()))
 
 
+# ----------------------------------------------------------------------------- resuming
+
+def earlier_runs(path, mode, seed, settings):
+    """The runs an interrupted earlier run of the same settings left in ``path`` (its
+    results.json), as {task: {family: {lag: record}}} with its loss curves; {} when there is
+    none, it finished, or anything it was run with differs."""
+    import json
+    from pathlib import Path
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    same = (earlier.get("complete") is False and earlier.get("mode") == mode
+            and earlier.get("seed") == seed
+            and json.loads(json.dumps(earlier.get("settings"))) == json.loads(json.dumps(settings)))
+    if not same:
+        return {}
+    curves = earlier.get("loss_curves", {})
+    return {task: {family: {int(lag): {**run, "losses": curves[task][family][lag]}
+                            for lag, run in by_lag.items()}
+                   for family, by_lag in by_family.items()}
+            for task, by_family in earlier["runs"].items()}
+
+
 # ----------------------------------------------------------------------------- plots
 
 FAMILY_STYLE = {"rnn": ("C0", "o", "-"), "lstm": ("C1", "s", "-"), "gru": ("C2", "^", "--"),
