@@ -191,6 +191,7 @@ def planned_lags(task, family):
 def train(task, family, lag, report):
     """Train one model at one lag until it passes or hits the cap; returns its record.
     ``report(("tick", sequence_steps, loss))`` about once a second feeds the progress bar."""
+    cpu_started = time.process_time()                   # this process's CPU: honest when shared
     run_seed = opts.seed * 100_000 + (lag if task == "adding" else 50_000 + lag)
     minigrad.manual_seed(run_seed)
     data_rng = np.random.default_rng(run_seed)          # same data for every family at a lag
@@ -216,6 +217,7 @@ def train(task, family, lag, report):
     return {**metrics, "learned": learned(task, metrics), "steps": steps,
             "sequences_seen": steps * BATCH, "passed_check": passed,
             "check_history": check.history, "seconds_per_step": seconds,
+            "cpu_seconds": time.process_time() - cpu_started,
             "final_loss": float(np.mean(losses[-max(1, len(losses) // 10):])), "losses": losses}
 
 
