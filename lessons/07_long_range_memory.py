@@ -346,6 +346,7 @@ planned = sum(MAX_STEPS[task] * sequence_length(task, lag)
               for task in LAGS for family in FAMILIES for lag in planned_lags(task, family))
 bar = progress(total=planned, desc="lesson 7", unit="seq-step", unit_scale=True)
 started = time.perf_counter()
+usage_before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
 # The 8 walks (task x model) are independent: the full run spreads them over the CPU cores,
 # one process per core, or MINIGRAD_LESSON_WORKERS of them (results are the same: every run
 # seeds its own generators).
@@ -358,7 +359,8 @@ run_jobs(jobs, walk, workers, receive)
 bar.close()
 run_minutes = (time.perf_counter() - started) / 60
 usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-cpu_minutes = sum(u.ru_utime + u.ru_stime for u in usage) / 60     # this process and its workers
+cpu_minutes = sum(u.ru_utime + u.ru_stime - b.ru_utime - b.ru_stime    # this process and its
+                  for u, b in zip(usage, usage_before)) / 60           # workers, since `started`
 print(f"trained every model in {run_minutes:.1f} min of wall clock, {cpu_minutes:.1f} min of CPU "
       f"({workers} worker process{'es' if workers > 1 else ''})")
 
