@@ -94,8 +94,8 @@ def attention_bytes(T):
 # burst of load hits every length alike instead of spoiling one of them; in each round a
 # length runs until `MIN_SECONDS` have passed (short steps run several times) and keeps its
 # best run (other programs only ever make a run slower). A length's time is the **median** of
-# its rounds, and each round also gives its own slope: the spread of those slopes (smallest
-# to largest) says how far to trust the exponent. We keep two clocks: wall time
+# its rounds, and each round also gives its own slope: the exponent is the median of those
+# slopes, and their spread (smallest to largest) says how far to trust it. We keep two clocks: wall time
 # (what you wait) and this process's CPU time (`time.process_time`, the work done: a busy
 # machine inflates it much less; with one BLAS thread the two agree on an idle machine).
 #
@@ -170,17 +170,24 @@ def fit_exponent(values):
     return float(b), float(math.exp(log_a))
 
 
-def exponent_spread(by_round):
-    """(smallest, largest) slope over the rounds: each round's times fitted on their own."""
-    slopes = [fit_exponent({T: times[r] for T, times in by_round.items()})[0]
-              for r in range(ROUNDS)]
-    return float(min(slopes)), float(max(slopes))
+def round_slopes(by_round):
+    """One slope per round: each round's times fitted on their own."""
+    return [fit_exponent({T: times[r] for T, times in by_round.items()})[0] for r in range(ROUNDS)]
 
 
-exponents = {m: {"time": fit_exponent(seconds[m])[0], "cpu_time": fit_exponent(cpu_seconds[m])[0],
-                 "memory": fit_exponent(peaks[m])[0],
-                 "time_spread": exponent_spread(round_seconds[m]),
-                 "cpu_time_spread": exponent_spread(round_cpu_seconds[m])} for m in MODELS}
+def exponent_and_spread(by_round):
+    """(median, smallest, largest) of the rounds' slopes: the exponent and its spread."""
+    slopes = round_slopes(by_round)
+    return float(np.median(slopes)), (float(min(slopes)), float(max(slopes)))
+
+
+exponents = {}
+for m in MODELS:
+    time_exponent, time_spread = exponent_and_spread(round_seconds[m])
+    cpu_exponent, cpu_spread = exponent_and_spread(round_cpu_seconds[m])
+    exponents[m] = {"time": time_exponent, "cpu_time": cpu_exponent,
+                    "memory": fit_exponent(peaks[m])[0],       # one traced run: no noise to spread
+                    "time_spread": time_spread, "cpu_time_spread": cpu_spread}
 
 
 def with_spread(m, kind):

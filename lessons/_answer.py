@@ -320,8 +320,8 @@ def _so_can_each(ev):
         costly = l7.get("not_run_for_cost", {})
         skipped = sorted({lag for by_family in costly.values() for lag in by_family.get("transformer", [])})
         if skipped:
-            transformer += (f", though on a CPU it was not trained at lags {skipped} for cost "
-                            f"({ev.lesson(MEMORY)})")
+            transformer += (f", though on a CPU it was not trained at T = "
+                            f"{', '.join(f'{lag:,}' for lag in skipped)} for cost ({ev.lesson(MEMORY)})")
         if COST in ev:
             tr = ev[COST]["models"]["Transformer"]
             transformer += (f", at a memory cost growing as T^{tr['memory_exponent']:.2f} "
