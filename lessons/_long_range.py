@@ -246,15 +246,18 @@ def run_jobs(jobs, work, workers, handle):
 
     A job sends messages to the parent with ``report(message)``; the parent passes each to
     ``handle(message)`` as it arrives (so results can be saved as soon as a run finishes).
-    ``workers <= 1`` runs the jobs here, one after the other, with ``report = handle``.
+    ``workers <= 1`` (or no ``fork`` start method, as on Windows) runs the jobs here, one
+    after the other, with ``report = handle``.
     Independent jobs that seed their own random generators give the same results either way.
     """
+    import multiprocessing
+    import queue as queue_module
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1                                       # Windows: no fork, run them in order
     if workers <= 1:
         for job in jobs:
             work(job, handle)
         return
-    import multiprocessing
-    import queue as queue_module
     context = multiprocessing.get_context("fork")        # children inherit the lesson's state
     messages = context.Queue()
     pending, running = list(jobs), {}
