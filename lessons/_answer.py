@@ -195,8 +195,8 @@ def compared(ev):
             if cross.get(m + " time") else f"no time crossing with the {m}"
             for m in ("RNN", "LSTM", "GRU") if m + " time" in cross)
         paragraphs.append(
-            f"**What each costs.** One training step's cost grows as ({ev.lesson(COST)}, median of "
-            "repeated timings; the spread is the smallest to largest slope over the rounds): "
+            f"**What each costs.** One training step's cost grows as ({ev.lesson(COST)}: the "
+            "median slope over repeated rounds of timings, and the smallest to largest): "
             + "; ".join(lines) + f". For the Transformer, {cross_text} (measured up to T = {T:,}). "
             "A recurrent layer does T sequential steps; attention does one.")
     else:
