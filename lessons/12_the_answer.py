@@ -152,8 +152,10 @@ if not panel_missing(ax_lag, MEMORY):
             x = i + (k - 1.5) * 0.15
             ax_lag.plot([x], [lag or grid[0] / 2], marker="o" if lag else "x", markersize=9,
                         color=COLORS[m], linestyle="none", label=m if i == 0 else None)
-            ax_lag.annotate(str(lag) if lag else "none", (x, lag or grid[0] / 2), fontsize=7,
-                            xytext=(0, 6), textcoords="offset points", ha="center")
+            costly = l7.get("not_run_for_cost", {}).get(task, {}).get(m.lower())
+            ax_lag.annotate((str(lag) if lag else "none") + ("\n(longer: not run, cost)" if costly else ""),
+                            (x, lag or grid[0] / 2), fontsize=7, xytext=(0, 6),
+                            textcoords="offset points", ha="center")
         ax_lag.hlines(max(grid), i - 0.35, i + 0.35, color="0.4", linestyle="--", linewidth=0.8,
                       label="longest lag in the grid" if i == 0 else None)
     ax_lag.set_yscale("log")
