@@ -150,7 +150,7 @@ table = []
 for name, histories in runs.items():
     finals = [h["val_loss"][-1] for h in histories]
     table.append([name, histories[0]["parameters"], np.mean([h["val_loss"][0] for h in histories]),
-                  float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else float("nan"),
+                  float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else "- (one seed)",
                   np.mean([1e3 * h["seconds"] / settings["steps"] for h in histories])])
 print(markdown_table(["model", "parameters", "val loss at start", f"val loss after {settings['steps']} steps",
                       "std over seeds", "ms per training step"], table))
