@@ -46,8 +46,9 @@
 #
 # **Run time and what each run showed.** The quick run (`--quick`: copy lags 10, 50, 200 with
 # a cap of 1,500 steps; adding lags 10, 30, 100 with a cap of 1,000; batch 64; one process)
-# took 2.1 minutes of CPU (107 s user + 21 s system; on a 2-core machine shared with five
-# other jobs that was 10.6 minutes of wall clock). Its result, seed 0, on fresh sequences:
+# takes about 2 minutes: 1.7 minutes of wall clock and 1.6 of CPU on a lightly loaded 2-core
+# machine (2.1 minutes of CPU, but 10.6 of wall clock, when five other jobs shared it). Its
+# result, seed 0, on fresh sequences:
 #
 # | quick run | adding: longest T learned (steps) | copy: longest lag learned (steps) |
 # |---|---|---|
