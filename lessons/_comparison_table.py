@@ -217,9 +217,11 @@ def row_heads(ev):
     if heads is None:
         return ["-", "-", "-", "not measured (rerun lesson 9)"]
     best = min(heads["by_layer"], key=lambda st: st["mean_pair_overlap"])
+    entropies = ", ".join(f"{e:.2f}" for e in best["entropy_per_head"])
     return ["-", "-", "one attention distribution per step (lesson 8)",
             f"two heads share {best['mean_pair_overlap']:.2f} of their weight; argmax differs in "
-            f"{100 * best['argmax_differ_fraction']:.0f}% of rows (most distinct layer)"]
+            f"{100 * best['argmax_differ_fraction']:.0f}% of rows; entropy per head {entropies} "
+            f"(uniform: {heads['uniform_entropy']:.2f}) (most distinct layer)"]
 
 
 def row_char_lm(ev):
