@@ -9,6 +9,8 @@ supported by this run. Each section is a function ``(ev) -> [paragraph, ...]``; 
 section plugs in by appending ``(title, function)`` to ``SECTIONS``.
 """
 
+import math
+
 from lessons._comparison_table import (COST, GRU_LESSON, LONG, LSTM_LESSON, MEMORY, OWN,
                                        TRANSFORMER, VANISHING, sci)
 from lessons._measure import MiB
@@ -55,6 +57,15 @@ def _exponent(entry, key="time_exponent"):
 
 
 # ----------------------------------------------------------------------------- part 1
+
+def _power_law(by_T):
+    """'about as 1/T' or 'as T^-1.6': the slope of log(reach) against log(T), end to end."""
+    (t0, r0), (t1, r1) = sorted(((int(T), v) for T, v in by_T.items()))[::len(by_T) - 1]
+    if r0 <= 0 or r1 <= 0:
+        return "to 0"
+    slope = math.log(r1 / r0) / math.log(t1 / t0)
+    return "about as 1/T" if -1.25 < slope < -0.75 else f"as T^{slope:.1f}"
+
 
 def contributions(ev):
     paragraphs = []
@@ -126,8 +137,8 @@ def contributions(ev):
             "**The Transformer** removed the chain: every output reads every earlier input in "
             "one attention hop. Its input gradient from the last output back to the first input, "
             "at initialisation, is " + ", ".join(f"{sci(v)} at T = {T}" for T, v in tr.items())
-            + f" ({ev.lesson(OWN)}): it shrinks about as 1/T, because attention spreads its weight "
-            "over T inputs, not exponentially as a product of T Jacobians does (the RNN's: "
+            + f" ({ev.lesson(OWN)}): it shrinks {_power_law(tr)}, because attention spreads its "
+            "weight over T inputs, not exponentially as a product of T Jacobians does (the RNN's: "
             + ", ".join(f"{sci(v)}" for v in ev[OWN]["reach"]["rnn"].values()) + ").")
     else:
         parts.append("**The Transformer.** " + _not_run(ev, OWN))
