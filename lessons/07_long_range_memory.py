@@ -59,11 +59,12 @@
 #
 # The full run (copy lags 10 to 500, cap 3,000 steps; adding lags 10 to 1,000, cap 2,000; the
 # Transformer's grid stops at T = 520, where its T x T scores already make a step cost
-# seconds) took about 16.7 minutes of CPU in all (its 8 walks in parallel worker processes).
-# On an idle 2-core machine that is about 9 minutes of wall clock; ours was shared with five
-# other jobs and took 27.6 minutes, in two sittings (stopped once to add workers, then resumed
-# from its results.json with `MINIGRAD_LESSON_RESUME=1`). Its result, seed 0, on fresh
-# sequences:
+# seconds) took about 17 minutes of CPU in all (13.4 measured for the second sitting, about 3
+# for the first; its 8 walks run in parallel worker processes), so on an idle 2-core machine
+# we expect about 9-10 minutes of wall clock (not measured: ours was shared with five other
+# jobs, and the run took 27.6 minutes, in two sittings: stopped once to add workers, then
+# resumed from its results.json with `MINIGRAD_LESSON_RESUME=1`). Its result, seed 0, on
+# fresh sequences:
 #
 # | full run | adding: longest T learned (steps) | copy: longest lag learned (steps) |
 # |---|---|---|
