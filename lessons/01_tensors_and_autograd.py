@@ -23,7 +23,12 @@ import numpy as np
 import minigrad
 from lessons._shared import markdown_table, setup
 
-opts = setup("01")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("01", quick=QUICK)
 plt = opts.pyplot()
 TOLERANCE = 1e-6      # what "autograd equals the hand derivative" means in this lesson (float64)
 
