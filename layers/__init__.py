@@ -7,7 +7,7 @@ from .attention import scaled_dot_product_attention, attention, attention_compos
 from .efficient_attention import memory_efficient_attention, sliding_window_mask
 from .norm import LayerNorm, layer_norm_composed
 from .positional import (sinusoidal_table, PositionalEncoding, LearnedPositionalEmbedding,
-                         apply_rotary, RotaryEmbedding)
+                         apply_rotary, RotaryEmbedding, alibi_slopes, alibi_bias)
 from .feedforward import PositionwiseFeedForward
 from .multihead import MultiheadAttention
 from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
@@ -22,3 +22,8 @@ from .gru import GRUCell
 from .recurrent import RNN, LSTM, GRU
 from .tbptt import chunks, tbptt_windows, detach_state, train_tbptt
 from .sequence_loss import sequence_mask, sequence_cross_entropy, sequence_mse
+from .linear_recurrence import linear_recurrence, linear_recurrence_composed, LinearRecurrence
+from .min_rnn import MinGRU, MinLSTM
+from .selective_scan import selective_scan, selective_scan_composed
+from .mamba import Mamba
+from .linear_attention import CausalLinearAttention

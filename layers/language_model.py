@@ -9,8 +9,10 @@ to positions <= t only, so logits[:, t] is a distribution over token t+1 given t
 and one forward pass trains all T next-token predictions at once (teacher forcing).
 
 Positions P: "sinusoidal" (the fixed table of "Attention Is All You Need") or "learned" (a
-(max_len, E) table, as GPT-2).  The embedding starts at N(0, 1/E) and is scaled by sqrt(E)
-(as the paper), so token and position vectors start at the same unit scale.  With
+(max_len, E) table, as GPT-2), added to the embeddings; or, inside every attention instead,
+"rope" (queries and keys rotated by their positions) or "alibi" (a per-head linear penalty on
+distance, no P); or "none" (NoPE: no positional information, the causal mask alone).
+The embedding starts at N(0, 1/E) and is scaled by sqrt(E) (as the paper), so token and position vectors start at the same unit scale.  With
 ``tie_weights=True`` (the default, as the paper's section 3.4) the output projection reuses
 the embedding matrix: logits = h W_embed^T.
 
@@ -34,15 +36,15 @@ from .transformer import TransformerEncoderLayer
 
 __all__ = ["TransformerLM"]
 
-POSITIONAL = ("sinusoidal", "learned")
+POSITIONAL = ("sinusoidal", "learned", "rope", "alibi", "none")
 
 
 class TransformerLM(Module):
     """Tokens (N, T) ints -> next-token logits (N, T, V).
 
     Submodules (state-dict prefixes): token_embed (Embedding V x E), positional
-    (PositionalEncoding or LearnedPositionalEmbedding), dropout, layers.0 .. layers.{L-1}
-    (TransformerEncoderLayer, batch_first), norm (LayerNorm E), lm_head (Linear E -> V, no
+    (PositionalEncoding or LearnedPositionalEmbedding; None for rope, alibi, none), dropout,
+    layers.0 .. layers.{L-1} (TransformerEncoderLayer, batch_first), norm (LayerNorm E), lm_head (Linear E -> V, no
     bias; its weight *is* token_embed.weight when tied).
     """
 
@@ -52,8 +54,7 @@ class TransformerLM(Module):
         super().__init__()
         if positional not in POSITIONAL:
             raise ValueError(f"TransformerLM: positional must be one of {POSITIONAL}, got "
-                             f"{positional!r} (rotary needs RoPE inside the attention, which "
-                             "MultiheadAttention does not apply)")
+                             f"{positional!r}")
         factory = dict(device=device, dtype=dtype)
         self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
         self.token_embed = Embedding(vocab_size, d_model, **factory)
@@ -62,13 +63,17 @@ class TransformerLM(Module):
             # dropout 0 inside: this model applies one dropout after the sum for both kinds
             self.positional = PositionalEncoding(d_model, 0.0, max_len, batch_first=True,
                                                  **factory)
-        else:
+        elif positional == "learned":
             self.positional = LearnedPositionalEmbedding(max_len, d_model, batch_first=True,
                                                          **factory)
+        else:                                  # rope, alibi: in the attention; none: nowhere
+            self.positional = None
+        in_attention = positional if positional in ("rope", "alibi") else None
         self.dropout = Dropout(dropout)
         self.layers = ModuleList([
             TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                    batch_first=True, norm_first=norm_first, **factory)
+                                    batch_first=True, norm_first=norm_first,
+                                    positional=in_attention, **factory)
             for _ in range(num_layers)])
         self.norm = LayerNorm(d_model, **factory)
         self.lm_head = Linear(d_model, vocab_size, bias=False, **factory)
@@ -95,7 +100,9 @@ class TransformerLM(Module):
                              f"{len(self.layers)}; make it with model.new_cache()")
         offset = 0 if cache is None else cache.length
         x = self.token_embed(tokens) * math.sqrt(self.d_model)         # (N, T, E)
-        x = self.dropout(self.positional(x, offset))
+        if self.positional is not None:
+            x = self.positional(x, offset)
+        x = self.dropout(x)
         for i, layer in enumerate(self.layers):
             x = layer(x, src_key_padding_mask=key_padding_mask, is_causal=True,
                       cache=None if cache is None else cache[i])

@@ -28,6 +28,7 @@ from minigrad.tensor import Tensor
 
 from .attention import attention, most_negative
 from .linear import Linear
+from .positional import ATTENTION_POSITIONS, apply_rotary, with_alibi
 
 __all__ = ["MultiheadAttention", "HeadsProjection", "MergeHeadsProjection", "mha_mask"]
 
@@ -178,8 +179,12 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
-                 device=None, dtype=None):
+                 device=None, dtype=None, positional=None):
         super().__init__()
+        if positional not in ATTENTION_POSITIONS:
+            raise ValueError(f"MultiheadAttention: positional must be one of "
+                             f"{ATTENTION_POSITIONS}, got {positional!r}")
+        self.positional = positional          # "rope" / "alibi": applied inside, per head
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible "
                              f"by num_heads {num_heads}")
@@ -237,10 +242,16 @@ class MultiheadAttention(Module):
                 k, v = self._project(key, (1, 3), 2)
             else:
                 k, v = self._project(key, (1, 2), 1), self._project(value, (2, 3), 1)
+        offset = 0 if cache is None else cache.length      # position of the first query
+        if self.positional == "rope":                      # rotate q, k by their positions
+            q = apply_rotary(q, q.xp.arange(offset, offset + T))
+            k = apply_rotary(k, k.xp.arange(offset, offset + k.shape[-2]))
         if cache is not None:                              # k, v: all positions so far
             k, v, attn_mask, is_causal = cache.update(k, v, attn_mask, is_causal)
             S = k.shape[-2]
         mask = mha_mask(attn_mask, key_padding_mask, N, self.num_heads, T, S, q.dtype)
+        if self.positional == "alibi":                     # + (-m_h |i - j|), (nh, T, S)
+            mask = with_alibi(mask, self.num_heads, T, S, offset, q.dtype, q.device)
         if mask is not None:
             mask = Tensor(mask, device=q.device)
         dropout_p = self.dropout if self.training else 0.0

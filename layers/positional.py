@@ -10,6 +10,13 @@
   Each pair (x[2i], x[2i+1]) of a query or key is rotated by the angle pos * theta_i,
   theta_i = base^(-2i / hd).  A rotation keeps lengths and R(a)^T R(b) = R(b - a), so
   q_m . k_n after RoPE depends on m - n only: attention sees relative positions.
+* ``alibi_slopes`` / ``alibi_bias``: ALiBi (Press et al. 2021, "Train Short, Test Long"). No
+  position vector at all: each head h adds -m_h |i - j| to the score of query i and key j,
+  a linear penalty on distance with a per-head slope m_h = 2^(-8 (h+1) / nh) (a geometric
+  sequence, so heads look at different ranges).  It extrapolates to lengths beyond training
+  because the bias for a longer distance is just the same line continued.
+* NoPE (Kazemnejad et al. 2023): no positional information at all; a causal mask alone
+  lets a decoder infer positions (``positional="none"`` in TransformerLM).
 """
 import math
 
@@ -22,7 +29,10 @@ from minigrad.tensor import Tensor
 from .dropout import Dropout
 
 __all__ = ["sinusoidal_table", "PositionalEncoding", "LearnedPositionalEmbedding",
-           "rotary_angles", "apply_rotary", "RotaryEmbedding"]
+           "rotary_angles", "apply_rotary", "RotaryEmbedding", "alibi_slopes", "alibi_bias",
+           "with_alibi", "ATTENTION_POSITIONS"]
+
+ATTENTION_POSITIONS = (None, "rope", "alibi")     # what MultiheadAttention applies itself
 
 
 def sinusoidal_table(T, E, dtype=None, device=None, base=10000.0):
@@ -169,3 +179,47 @@ class RotaryEmbedding(Module):
 
     def extra_repr(self):
         return f"head_dim={self.head_dim}, base={self.base}"
+
+
+# ---------------------------------------------------------------- ALiBi
+def alibi_slopes(num_heads):
+    """m_h = 2^(-8 (h + 1) / nh) for h = 0..nh-1 (Press et al.: 1/2, 1/4, .. 1/256 for 8 heads).
+
+    For nh not a power of two the paper takes the slopes of the next lower power of two and
+    fills in with every other slope of the next higher one; so do we.
+    """
+    def power_of_two(n):
+        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+    if num_heads & (num_heads - 1) == 0:
+        return power_of_two(num_heads)
+    lower = 2 ** int(math.floor(math.log2(num_heads)))
+    return power_of_two(lower) + power_of_two(2 * lower)[0::2][:num_heads - lower]
+
+
+def alibi_bias(num_heads, T, S=None, offset=None, dtype=None, device=None, slopes=None):
+    """The (nh, T, S) additive ALiBi bias: -m_h |i - j|, with query i at position offset + t.
+
+    offset defaults to S - T: the T queries are the last T of the S positions (self-attention,
+    and decoding with a KV cache).  A Tensor, no gradient.
+    """
+    S = T if S is None else S
+    offset = S - T if offset is None else offset
+    xp = backend.get_backend(device).xp
+    dtype = backend.float32 if dtype is None else backend.dtype_of(dtype)
+    slopes = alibi_slopes(num_heads) if slopes is None else slopes
+    distance = xp.abs(xp.arange(T)[:, None] + offset - xp.arange(S)[None, :])     # (T, S)
+    m = xp.asarray(slopes, dtype=backend.float64)[:, None, None]                  # (nh, 1, 1)
+    return Tensor((-m * distance).astype(dtype), device=device)
+
+
+def with_alibi(mask, num_heads, T, S, offset, dtype, device):
+    """An attention mask array (None, bool True = takes part, or float added) with the ALiBi
+    bias added: a float array broadcastable to (N, nh, T, S)."""
+    from .attention import most_negative
+    bias = alibi_bias(num_heads, T, S, offset, dtype, device).data                # (nh, T, S)
+    if mask is None:
+        return bias
+    xp = backend.array_module(bias)
+    if mask.dtype == backend.bool_:
+        return xp.where(mask, bias, xp.asarray(most_negative(xp, bias.dtype), dtype=bias.dtype))
+    return mask + bias

@@ -59,11 +59,13 @@ class TransformerEncoderLayer(_FeedForwardBlock):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, positional=None):
         super().__init__()
         factory = dict(device=device, dtype=dtype)
+        # positional: None, "rope" or "alibi", applied inside the self-attention
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **factory)
+                                            batch_first=batch_first, positional=positional,
+                                            **factory)
         self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, factory)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
