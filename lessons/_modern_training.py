@@ -44,8 +44,11 @@ def scored_loss(model, inputs, targets, device):
                                                                   device=device)), logits
 
 
-def train(model, batch_fn, steps, lr, rng, device, bar=None, max_norm=1.0, warmup=0.1):
+def train(model, batch_fn, steps, lr, rng, device, bar=None, max_norm=1.0, warmup=0.1,
+          loss_fn=None):
     """Adam on fresh batches ``batch_fn(rng)``; linear warm-up then cosine decay of ``lr``.
+
+    ``loss_fn(model, inputs, targets, device) -> (loss, output)``, default ``scored_loss``.
 
     Returns (losses: one per step, CPU seconds per step of this process).
     """
@@ -61,7 +64,7 @@ def train(model, batch_fn, steps, lr, rng, device, bar=None, max_norm=1.0, warmu
         for group in optimizer.param_groups:
             group["lr"] = lr * max(scale, 0.02)
         inputs, targets = batch_fn(rng)
-        loss, _ = scored_loss(model, inputs, targets, device)
+        loss, _ = (loss_fn or scored_loss)(model, inputs, targets, device)
         optimizer.zero_grad()
         loss.backward()
         minigrad.optim.clip_grad_norm_(params, max_norm)
