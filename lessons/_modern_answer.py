@@ -1,0 +1,225 @@
+"""The answer lesson's part on the modern models, composed from lessons 12 and 13's results.
+
+    paragraphs, rows = modern_sections({12: opts.load_results(12), 13: opts.load_results(13)})
+
+``paragraphs``: markdown paragraphs, every factual sentence with its number and the lesson that
+measured it; where this small run agrees or disagrees with the papers it says which.
+``rows``: dicts {"finding", "lesson", "this run", "paper", "agrees"} for a table
+(``modern_table(rows)`` renders it). A lesson that has not run (None or missing) gives a
+sentence saying so, never a number.
+"""
+from lessons._shared import markdown_table
+
+MODERN_HEADERS = ["finding", "lesson", "this run", "paper", "agrees"]
+LABEL = {"lstm": "the LSTM", "transformer_sinusoidal": "the Transformer with sinusoidal positions",
+         "transformer_rope": "the Transformer with RoPE", "transformer_alibi": "the Transformer "
+         "with ALiBi", "transformer_nope": "the Transformer without positions",
+         "linear_attention": "linear attention", "mingru": "minGRU",
+         "mamba": "the selective SSM (Mamba)", "mamba_lti": "its non-selective twin"}
+ATTENTION = ("transformer_sinusoidal", "transformer_rope", "transformer_alibi", "transformer_nope")
+EXTRAPOLATING = ("transformer_alibi", "transformer_nope", "transformer_rope")
+
+
+def _mode(results):
+    return f"{results.get('mode', '?')} run"
+
+
+def _row(finding, lesson, this_run, paper, agrees):
+    return {"finding": finding, "lesson": lesson, "this run": this_run, "paper": paper,
+            "agrees": {True: "yes", False: "no", None: "n/a"}[agrees]}
+
+
+# ----------------------------------------------------------------------------- lesson 12
+
+def recurrence_paragraphs(r12):
+    """Lesson 12: one recurrence, its three algorithms, generation memory, lesson 7's tasks."""
+    if not r12:
+        return ["*Recurrence returns*: lesson 12 has not run (`python -m lessons 12`), so this "
+                "report has no measurement of the linear recurrences."], []
+    paragraphs, rows = [], []
+    st = r12["scan_timing"]
+    longest = str(st["lengths"][-1])
+    sec = {m: st["seconds"][m][longest]["seconds"] * 1000 for m in ("loop", "scan", "chunked")}
+    cross = st["crossover"]
+    paragraphs.append(
+        "**Recurrence returns.** Linear attention, minGRU and Mamba all compute "
+        "h_t = a_t h_(t-1) + b_t with a_t, b_t from the input alone, so training needs no loop "
+        f"over time. At T = {longest} lesson 12 ({_mode(r12)}) measured {sec['loop']:.1f} ms for "
+        f"the loop, {sec['scan']:.1f} ms for the parallel scan and {sec['chunked']:.1f} ms for the "
+        f"chunked form (forward and backward, {st['clock']}); "
+        + (f"the chunked form beats the loop from T = {cross['chunked']}" if cross["chunked"]
+           else "the chunked form did not beat the loop on its grid")
+        + (f" and the scan from T = {cross['scan']}." if cross["scan"] else
+           ", and the scan never did: on a CPU its T log T work costs more than its log T passes "
+           "save; the scan pays off where each pass is one wide parallel kernel (a GPU)."))
+    rows.append(_row("chunked beats loop from T", 12, str(cross["chunked"]), "Mamba-2 / SSD: "
+                     "chunked is the fast form", cross["chunked"] is not None))
+    mem = r12["generation_memory"]
+    last = str(mem["tokens"][-1])
+    kv = {k: v for k, v in mem["bytes"].items() if k in ATTENTION}
+    states = {k: v for k, v in mem["bytes"].items() if k not in ATTENTION}
+    if kv and states:
+        kind, b = next(iter(kv.items()))
+        first = str(mem["tokens"][0])
+        paragraphs.append(
+            f"Generating {last} tokens, the attention model's KV cache grew from {b[first]:,} "
+            f"bytes after one token to {b[last]:,} bytes (lesson 12), while "
+            + ", ".join(f"{LABEL[k]} kept {v[last]:,} bytes" for k, v in states.items())
+            + " at every step: a recurrence generates in O(1) memory per token, attention in O(t).")
+        rows.append(_row(f"KV cache after {last} tokens (bytes)", 12, f"{b[last]:,}",
+                         "grows with t", b[last] > b[first]))
+    same = r12["parallel_vs_step_max_difference"]
+    paragraphs.append(
+        f"Run in parallel (training) and token by token (generation), every model gave the same "
+        f"outputs to {max(same.values()):.1e} in float64 (lesson 12).")
+    tasks = r12["tasks"]
+    parts = []
+    for kind in tasks["adding"]:
+        add, copy = tasks["adding"][kind], tasks["copy"][kind]
+        parts.append(f"{LABEL[kind]} reached adding MSE {add['mse']:.4f} "
+                     f"({'learned' if add['learned'] else 'not learned'}) and copy accuracy "
+                     f"{copy['accuracy']:.2f} ({'learned' if copy['learned'] else 'not learned'})")
+    paragraphs.append(
+        f"On lesson 7's tasks (adding at T = {tasks['adding_T']}, copy at lag {tasks['copy_lag']}, "
+        f"{tasks['steps']} steps each), lesson 12 measured: " + "; ".join(parts) + ".")
+    return paragraphs, rows
+
+
+# ----------------------------------------------------------------------------- lesson 13
+
+def selectivity_paragraph(r13):
+    sc = r13.get("selective_copy", {})
+    models = sc.get("models", {})
+    if "mamba" not in models or "mamba_lti" not in models:
+        return ["*Selectivity*: lesson 13 did not run both Mamba variants, so this report cannot "
+                "say whether input-dependent gates help."], []
+    sel, lti = models["mamba"]["accuracy"], models["mamba_lti"]["accuracy"]
+    agrees = sel > lti + 0.1
+    others = [f"{LABEL[k]} {v['accuracy']:.2f}" for k, v in models.items()
+              if k not in ("mamba", "mamba_lti")]
+    text = (f"**Selectivity.** On selective copying (lesson 13, {_mode(r13)}, "
+            f"{sc['settings']['n_tokens']} tokens among {sc['settings']['length']} steps), the "
+            f"selective SSM copied {sel:.2f} of the tokens and its non-selective twin, the same "
+            f"block with delta, B and C fixed, {lti:.2f} (chance {sc['chance']:.2f})"
+            + (f"; {', '.join(others)}" if others else "") + ". "
+            "The Mamba paper (Table 1) reports 99.8% for the selective S6 in a Mamba block against "
+            "56.4% with the time-invariant S4 in the same block and 18.3% for S4 alone: "
+            + ("this run agrees: a state that chooses per token what to keep copies, one that "
+               "cannot choose does not." if agrees else
+               "this run does not show the gap (its budget is tiny: see lesson 13)."))
+    return [text], [_row("selective copy: selective vs not", 13, f"{sel:.2f} vs {lti:.2f}",
+                         "99.8% vs 56.4% (Mamba Table 1)", agrees)]
+
+
+def length_paragraph(r13):
+    ind = r13.get("induction", {})
+    models = ind.get("models", {})
+    if "transformer_sinusoidal" not in models:
+        return ["*Length*: lesson 13 did not run the sinusoidal Transformer on induction heads."], []
+    lengths = ind["test_lengths"]
+    train, four = str(lengths[0]), str(lengths[1])
+    acc = {k: v["accuracy_by_length"] for k, v in models.items()}
+    sin4 = acc["transformer_sinusoidal"][four]
+    best = max((k for k in EXTRAPOLATING if k in acc), key=lambda k: acc[k][four], default=None)
+    sentences = [f"**Length.** Trained on induction heads at T = {train} and tested at "
+                 f"{', '.join(map(str, lengths[1:]))} (lesson 13), "
+                 + "; ".join(f"{LABEL[k]} scored {a[train]:.2f} at {train}, {a[four]:.2f} at "
+                             f"{four} and {a[str(lengths[-1])]:.2f} at {lengths[-1]}"
+                             for k, a in acc.items()) + "."]
+    rows = [_row(f"induction at 4x training length: sinusoidal", 13, f"{sin4:.2f}",
+                 "falls (Mamba Table 2: 9.8% at 16x)", sin4 < 0.5)]
+    if best is not None:
+        agrees = acc[best][four] > sin4 + 0.2
+        sentences.append(
+            f"Absolute positions do not extrapolate: at 4x the training length the sinusoidal "
+            f"Transformer falls to {sin4:.2f}, while {LABEL[best]} keeps {acc[best][four]:.2f}. "
+            "Mamba's Table 2 shows the same for absolute positions (trained at 256, 9.8% at "
+            "4,096), and ALiBi (Press et al. 2021) was built to train short and test long: "
+            + ("this run agrees." if agrees else "this run does not show it."))
+        rows.append(_row(f"induction at 4x: {LABEL[best]}", 13, f"{acc[best][four]:.2f}",
+                         "extrapolates (ALiBi; Mamba Table 2)", agrees))
+    if "mamba" in acc:
+        m = acc["mamba"]
+        sentences.append(
+            f"The selective SSM, which has no positions at all, scored {m[four]:.2f} at 4x and "
+            f"{m[str(lengths[-1])]:.2f} at {lengths[-1] // lengths[0]}x; the paper's Mamba "
+            "stays at 100% up to 2^20 tokens when trained at 256 "
+            + ("(this run agrees)." if m[str(lengths[-1])] > 0.9 else
+               "(this run does not reach that: the quick budget is a few hundred steps)."))
+        rows.append(_row(f"induction at {lengths[-1] // lengths[0]}x: selective SSM", 13,
+                         f"{m[str(lengths[-1])]:.2f}", "100% (Mamba Table 2)",
+                         m[str(lengths[-1])] > 0.9))
+    return [" ".join(sentences)], rows
+
+
+def recall_paragraph(r13):
+    rc = r13.get("recall", {})
+    models = rc.get("models", {})
+    att = {k: v for k, v in models.items() if k in ATTENTION}
+    fixed = {k: v for k, v in models.items() if k not in ATTENTION}
+    if not att or not fixed:
+        return ["*Recall*: lesson 13 did not run both attention and a fixed-state model on MQAR."], []
+    s = rc["settings"]
+    points = [(LABEL[k], w, r["accuracy"], r["state_bytes"]) for k, by in models.items()
+              for w, r in by.items()]
+    best_att = max((r["accuracy"], r["state_bytes"], k) for k, by in att.items() for r in by.values())
+    small = min((r["state_bytes"], r["accuracy"], k) for k, by in fixed.items() for r in by.values())
+    agrees = best_att[0] > 0.8 and small[1] < best_att[0] - 0.3
+    text = (f"**Recall.** On multi-query associative recall ({s['n_pairs']} key-value pairs in "
+            f"{s['length']} tokens, lesson 13): " + "; ".join(
+                f"{name} (E = {w}) {acc:.2f} with {b:,} bytes of state" for name, w, acc, b in points)
+            + f". Attention answers from its KV cache, which at this length holds "
+            f"{best_att[1]:,} bytes; the smallest fixed state, {LABEL[small[2]]}'s {small[0]:,} "
+            f"bytes, reached {small[1]:.2f}. Zoology (Arora et al. 2023) found attention solves "
+            "MQAR at every width while fixed-state models need a state that grows with the "
+            "number of pairs, and Jelassi et al. (2024) prove that a fixed state cannot copy a "
+            "string longer than it can store, while a Transformer copies strings exponentially "
+            "long in its size: " + ("this run agrees." if agrees else
+                                   "this small run does not show the gap clearly."))
+    return [text], [_row("MQAR: attention vs smallest fixed state", 13,
+                         f"{best_att[0]:.2f} vs {small[1]:.2f}", "attention solves it at every "
+                         "width (Zoology)", agrees)]
+
+
+# ----------------------------------------------------------------------------- the answer
+
+def modern_answer(r12, r13):
+    """The written answer: attention, selective recurrences, hybrids."""
+    have = bool(r12) and bool(r13)
+    return [
+        "**The modern answer to extremely long sequences.** "
+        "*Attention* recalls exactly: any token of the context is one lookup away (lesson 13's "
+        "recall results), but it pays for it with a cache that grows with every token and T^2 "
+        "work in training (lessons 10-12), and with absolute positions it does not work beyond "
+        "the lengths it was trained on (lesson 13's induction heads); relative schemes (ALiBi, "
+        "RoPE, none) push that limit out. *Selective recurrences* (Mamba, minGRU, gated linear "
+        "attention) train in parallel like attention (lesson 12's scan), generate in O(1) memory "
+        "per token, and can choose what to remember (lesson 13's selective copying), but their "
+        "recall is bounded by the size of their state (lesson 13's MQAR). *Hybrids* take both: "
+        "a few attention layers for exact recall among many recurrent layers for cheap length "
+        "(Jamba, Zamba, Griffin; Zoology's Based; the Mamba-2 hybrids). This course did not "
+        "build or measure a hybrid; that part of the answer rests on the literature."
+        + ("" if have else " (Some of the lessons it cites have not run: see above.)")]
+
+
+def modern_sections(results_by_lesson):
+    """(markdown paragraphs, table rows) from lessons 12 and 13's results (keys 12/13 or '12'/'13')."""
+    def get(n):
+        return results_by_lesson.get(n) or results_by_lesson.get(str(n))
+    r12, r13 = get(12), get(13)
+    paragraphs, rows = recurrence_paragraphs(r12)
+    if r13:
+        for build in (selectivity_paragraph, length_paragraph, recall_paragraph):
+            p, r = build(r13)
+            paragraphs += p
+            rows += r
+    else:
+        paragraphs.append("*Recall, selectivity and length*: lesson 13 has not run "
+                          "(`python -m lessons 13`), so this report has no measurement of them.")
+    paragraphs += modern_answer(r12, r13)
+    return paragraphs, rows
+
+
+def modern_table(rows):
+    """The rows as a markdown table."""
+    return markdown_table(MODERN_HEADERS, [[r[h] for h in MODERN_HEADERS] for r in rows])
