@@ -66,27 +66,26 @@ def runnable(kinds):
 
 # %%
 if opts.quick:
-    E, STEPS, BATCH, EVAL_N, LR = 32, 500, 128, 256, 5e-3
-    COPY = dict(length=48, n_tokens=4, vocab_size=10)
+    E, STEPS, EVAL_N, D_STATE = 32, 400, 256, 8
+    COPY = dict(length=32, n_tokens=4, vocab_size=10, batch=32, lr=5e-3)
     COPY_MODELS = ["mamba", "mamba_lti", "lstm"]
-    RECALL = dict(length=64, n_pairs=8, vocab_size=64)
+    RECALL = dict(length=32, n_pairs=4, vocab_size=32, batch=64, lr=1e-2)
     RECALL_MODELS = {"transformer_rope": [32], "mingru": [16, 32], "mamba": [16]}
-    INDUCTION = dict(train_length=32, vocab_size=16, factors=(1, 4, 16, 64))
+    INDUCTION = dict(train_length=32, vocab_size=16, factors=(1, 4, 16, 64), batch=128, lr=5e-3)
     INDUCTION_MODELS = ["transformer_sinusoidal", "transformer_alibi", "transformer_nope", "mamba"]
 else:
-    E, STEPS, BATCH, EVAL_N, LR = 64, 2000, 64, 512, 3e-3
-    COPY = dict(length=256, n_tokens=8, vocab_size=16)
+    E, STEPS, EVAL_N, D_STATE = 64, 2000, 512, 16
+    COPY = dict(length=256, n_tokens=8, vocab_size=16, batch=32, lr=3e-3)
     COPY_MODELS = list(KINDS)
-    RECALL = dict(length=128, n_pairs=16, vocab_size=128)
+    RECALL = dict(length=128, n_pairs=16, vocab_size=128, batch=64, lr=3e-3)
     RECALL_MODELS = {kind: [16, 32, 64] for kind in KINDS if kind != "transformer_sinusoidal"}
-    INDUCTION = dict(train_length=64, vocab_size=16, factors=(1, 4, 16, 64))
+    INDUCTION = dict(train_length=64, vocab_size=16, factors=(1, 4, 16, 64), batch=64, lr=3e-3)
     INDUCTION_MODELS = list(KINDS)
 COPY_MODELS = runnable(COPY_MODELS)
 RECALL_MODELS = {kind: widths for kind, widths in RECALL_MODELS.items() if available(kind)}
 INDUCTION_MODELS = runnable(INDUCTION_MODELS)
-D_STATE = 16                       # Mamba's state per channel (its paper's default)
 results = {"mode": "quick" if opts.quick else "full", "seed": opts.seed, "missing_models": missing,
-           "steps": STEPS, "batch": BATCH, "embed_dim": E}
+           "steps": STEPS, "embed_dim": E, "mamba_d_state": D_STATE}
 
 
 def fresh_model(kind, vocab_size, width=E, seed_offset=0):
@@ -107,7 +106,7 @@ def eval_chunk(length):
 # (`selective=True`), once with them fixed parameters (`selective=False`, S4D-like).
 
 # %%
-copy_batch = lambda rng, n=BATCH: selective_copy_batch(n, COPY["length"], COPY["n_tokens"],
+copy_batch = lambda rng, n=COPY["batch"]: selective_copy_batch(n, COPY["length"], COPY["n_tokens"],
                                                        COPY["vocab_size"], rng)
 copy_chance = 1.0 / (COPY["vocab_size"] - 2)
 copy_results = {}
@@ -115,7 +114,7 @@ bar = progress(total=len(COPY_MODELS) * STEPS, desc="selective copying")
 for i, kind in enumerate(COPY_MODELS):
     bar.set_description(f"selective copying: {kind}")
     model = fresh_model(kind, COPY["vocab_size"], seed_offset=1)
-    losses, cpu = train(model, copy_batch, STEPS, LR, np.random.default_rng(opts.seed + 11),
+    losses, cpu = train(model, copy_batch, STEPS, COPY["lr"], np.random.default_rng(opts.seed + 11),
                         opts.device, bar)
     acc = accuracy(model, copy_batch, EVAL_N, np.random.default_rng(opts.seed + 12), opts.device)
     copy_results[kind] = {"accuracy": acc, "final_loss": float(np.mean(losses[-STEPS // 10:])),
@@ -136,7 +135,7 @@ print(markdown_table(["model", "accuracy", "train loss (last 10%)", "parameters"
 # token at a time over a sequence of length T and count the arrays its state holds.
 
 # %%
-recall_batch_fn = lambda rng, n=BATCH: recall_batch(n, RECALL["length"], RECALL["n_pairs"],
+recall_batch_fn = lambda rng, n=RECALL["batch"]: recall_batch(n, RECALL["length"], RECALL["n_pairs"],
                                                     RECALL["vocab_size"], rng)
 recall_chance = 1.0 / (RECALL["vocab_size"] // 2)
 
@@ -159,7 +158,7 @@ for kind, widths in RECALL_MODELS.items():
     for width in widths:
         bar.set_description(f"recall: {kind} E={width}")
         model = fresh_model(kind, RECALL["vocab_size"], width, seed_offset=2)
-        losses, cpu = train(model, recall_batch_fn, STEPS, LR, np.random.default_rng(opts.seed + 21),
+        losses, cpu = train(model, recall_batch_fn, STEPS, RECALL["lr"], np.random.default_rng(opts.seed + 21),
                             opts.device, bar)
         acc = accuracy(model, recall_batch_fn, EVAL_N, np.random.default_rng(opts.seed + 22),
                        opts.device)
@@ -189,12 +188,13 @@ bar = progress(total=len(INDUCTION_MODELS) * STEPS, desc="induction heads")
 for kind in INDUCTION_MODELS:
     bar.set_description(f"induction heads: {kind}")
     model = fresh_model(kind, V_IND, seed_offset=3)
-    losses, cpu = train(model, lambda rng, n=BATCH: induction_batch(n, TRAIN_T, V_IND, rng), STEPS,
-                        LR, np.random.default_rng(opts.seed + 31), opts.device, bar)
+    losses, cpu = train(model, lambda rng, n=INDUCTION["batch"]: induction_batch(n, TRAIN_T, V_IND, rng),
+                        STEPS, INDUCTION["lr"], np.random.default_rng(opts.seed + 31), opts.device, bar)
     by_length = {}
     for length in test_lengths:
         by_length[str(length)] = accuracy(
-            model, lambda rng, n, L=length: induction_batch(n, L, V_IND, rng), EVAL_N,
+            model, lambda rng, n, L=length: induction_batch(n, L, V_IND, rng),
+            EVAL_N if length <= 4 * TRAIN_T else EVAL_N // 4,
             np.random.default_rng(opts.seed + 32), opts.device, chunk=eval_chunk(length))
     induction_results[kind] = {"accuracy_by_length": by_length, "cpu_seconds_per_step": cpu,
                                "final_loss": float(np.mean(losses[-STEPS // 10:]))}
