@@ -67,15 +67,15 @@ def runnable(kinds):
 # %%
 if opts.quick:
     E, STEPS, EVAL_N, D_STATE = 32, 400, 256, 8
-    COPY = dict(length=32, n_tokens=4, vocab_size=10, batch=32, lr=5e-3)
-    COPY_MODELS = ["mamba", "mamba_lti", "lstm"]
+    COPY = dict(length=32, n_tokens=4, vocab_size=10, batch=32, lr=5e-3, steps=800)
+    COPY_MODELS = ["mamba", "mamba_lti"]
     RECALL = dict(length=32, n_pairs=4, vocab_size=32, batch=64, lr=1e-2)
     RECALL_MODELS = {"transformer_rope": [32], "mingru": [16, 32], "mamba": [16]}
     INDUCTION = dict(train_length=32, vocab_size=16, factors=(1, 4, 16, 64), batch=128, lr=5e-3)
     INDUCTION_MODELS = ["transformer_sinusoidal", "transformer_alibi", "transformer_nope", "mamba"]
 else:   # every model on every task: ~40 minutes of CPU estimated from the quick run's cost per step
     E, STEPS, EVAL_N, D_STATE = 32, 1200, 512, 16
-    COPY = dict(length=64, n_tokens=8, vocab_size=10, batch=32, lr=5e-3)
+    COPY = dict(length=64, n_tokens=8, vocab_size=10, batch=32, lr=5e-3, steps=STEPS)
     COPY_MODELS = list(KINDS)
     RECALL = dict(length=64, n_pairs=8, vocab_size=64, batch=64, lr=1e-2)
     RECALL_MODELS = {kind: [16, 64] for kind in KINDS if kind != "transformer_sinusoidal"}
@@ -110,14 +110,16 @@ copy_batch = lambda rng, n=COPY["batch"]: selective_copy_batch(n, COPY["length"]
                                                        COPY["vocab_size"], rng)
 copy_chance = 1.0 / (COPY["vocab_size"] - 2)
 copy_results = {}
-bar = progress(total=len(COPY_MODELS) * STEPS, desc="selective copying")
+bar = progress(total=len(COPY_MODELS) * COPY["steps"], desc="selective copying")
 for i, kind in enumerate(COPY_MODELS):
     bar.set_description(f"selective copying: {kind}")
     model = fresh_model(kind, COPY["vocab_size"], seed_offset=1)
-    losses, cpu = train(model, copy_batch, STEPS, COPY["lr"], np.random.default_rng(opts.seed + 11),
+    losses, cpu = train(model, copy_batch, COPY["steps"], COPY["lr"],
+                        np.random.default_rng(opts.seed + 11),
                         opts.device, bar)
     acc = accuracy(model, copy_batch, EVAL_N, np.random.default_rng(opts.seed + 12), opts.device)
-    copy_results[kind] = {"accuracy": acc, "final_loss": float(np.mean(losses[-STEPS // 10:])),
+    copy_results[kind] = {"accuracy": acc,
+                          "final_loss": float(np.mean(losses[-len(losses) // 10:])),
                           "cpu_seconds_per_step": cpu, "parameters": parameter_count(model)}
 bar.close()
 results["selective_copy"] = {"settings": COPY, "chance": copy_chance, "models": copy_results}
@@ -135,7 +137,8 @@ print(markdown_table(["model", "accuracy", "train loss (last 10%)", "parameters"
 # token at a time over a sequence of length T and count the arrays its state holds.
 
 # %%
-recall_batch_fn = lambda rng, n=RECALL["batch"]: recall_batch(n, RECALL["length"], RECALL["n_pairs"],
+recall_batch_fn = lambda rng, n=RECALL["batch"]: recall_batch(n, RECALL["length"],
+                                                              RECALL["n_pairs"],
                                                     RECALL["vocab_size"], rng)
 recall_chance = 1.0 / (RECALL["vocab_size"] // 2)
 
@@ -158,8 +161,8 @@ for kind, widths in RECALL_MODELS.items():
     for width in widths:
         bar.set_description(f"recall: {kind} E={width}")
         model = fresh_model(kind, RECALL["vocab_size"], width, seed_offset=2)
-        losses, cpu = train(model, recall_batch_fn, STEPS, RECALL["lr"], np.random.default_rng(opts.seed + 21),
-                            opts.device, bar)
+        losses, cpu = train(model, recall_batch_fn, STEPS, RECALL["lr"],
+                            np.random.default_rng(opts.seed + 21), opts.device, bar)
         acc = accuracy(model, recall_batch_fn, EVAL_N, np.random.default_rng(opts.seed + 22),
                        opts.device)
         recall_results.setdefault(kind, {})[str(width)] = {
@@ -188,8 +191,9 @@ bar = progress(total=len(INDUCTION_MODELS) * STEPS, desc="induction heads")
 for kind in INDUCTION_MODELS:
     bar.set_description(f"induction heads: {kind}")
     model = fresh_model(kind, V_IND, seed_offset=3)
-    losses, cpu = train(model, lambda rng, n=INDUCTION["batch"]: induction_batch(n, TRAIN_T, V_IND, rng),
-                        STEPS, INDUCTION["lr"], np.random.default_rng(opts.seed + 31), opts.device, bar)
+    train_batch = lambda rng, n=INDUCTION["batch"]: induction_batch(n, TRAIN_T, V_IND, rng)
+    losses, cpu = train(model, train_batch, STEPS, INDUCTION["lr"],
+                        np.random.default_rng(opts.seed + 31), opts.device, bar)
     by_length = {}
     for length in test_lengths:
         by_length[str(length)] = accuracy(
@@ -258,16 +262,21 @@ SELECTIVE = {"lstm": True, "mingru": True, "mamba": True, "linear_attention": Fa
 fig, ax = plt.subplots(figsize=(7.5, 4.0))
 names = list(copy_results)
 colors = ["C2" if SELECTIVE[k] else "C3" for k in names]
-bars = ax.barh([LABEL[k] for k in names], [copy_results[k]["accuracy"] for k in names], color=colors)
+bars = ax.barh([LABEL[k] for k in names], [copy_results[k]["accuracy"] for k in names],
+               color=colors)
 for b, k in zip(bars, names):
     ax.text(b.get_width() + 0.01, b.get_y() + b.get_height() / 2,
             f"{copy_results[k]['accuracy']:.2f}", va="center", fontsize=8)
-ax.axvline(copy_chance, color="0.4", linestyle=":")
-ax.text(copy_chance, -0.7, f" chance 1/{COPY['vocab_size'] - 2}", fontsize=8, color="0.3")
+ax.axvline(copy_chance, color="0.4", linestyle=":", label=f"chance 1/{COPY['vocab_size'] - 2}")
+from matplotlib.patches import Patch
+ax.legend(handles=[Patch(color="C2", label="what the state keeps depends on the input"),
+                   Patch(color="C3", label="it does not (time-invariant)"),
+                   ax.get_lines()[0]], fontsize=8, loc="lower right")
 ax.set_xlim(0, 1.1)
 ax.invert_yaxis()
-ax.set_xlabel("accuracy of the copied tokens")
-ax.set_title("Selective copying: green = what is kept depends on the input, red = it does not")
+ax.set_xlabel("accuracy of the copied tokens (fresh sequences)")
+ax.set_title(f"Selective copying: {COPY['n_tokens']} tokens among {COPY['length']} steps, "
+             f"{COPY['steps']} steps of training")
 opts.savefig(fig, "selective_copy")
 
 # %% [markdown]
@@ -283,9 +292,10 @@ if "mamba" in c and "mamba_lti" in c:
     sel, lti = c["mamba"]["accuracy"], c["mamba_lti"]["accuracy"]
     findings.append(
         f"Selective copying: the selective Mamba copies {sel:.2f} of the tokens, its non-selective "
-        f"twin {lti:.2f} (chance {copy_chance:.2f}); Mamba's Table 1 reports 97-99.8% against "
-        f"18.3% for S4: " + ("this run agrees in direction." if sel > lti + 0.1 else
-                             "this run does not reproduce the gap."))
+        f"twin {lti:.2f} (chance {copy_chance:.2f}). Mamba's Table 1: in the Mamba block, the "
+        f"selective S6 reaches 99.8% and the time-invariant S4 56.4% (S4 without any gate 18.3%): "
+        + ("this run agrees." if sel > lti + 0.3 else "this run agrees in direction only."
+           if sel > lti + 0.1 else "this run does not reproduce the gap."))
 ind = induction_results
 first_test = test_lengths[1]
 for kind, r in ind.items():

@@ -15,7 +15,7 @@ LABEL = {"lstm": "the LSTM", "transformer_sinusoidal": "the Transformer with sin
          "transformer_rope": "the Transformer with RoPE", "transformer_alibi": "the Transformer "
          "with ALiBi", "transformer_nope": "the Transformer without positions",
          "linear_attention": "linear attention", "mingru": "minGRU",
-         "mamba": "the selective SSM (Mamba)", "mamba_lti": "its non-selective twin"}
+         "mamba": "the selective SSM, Mamba,", "mamba_lti": "its non-selective twin"}
 ATTENTION = ("transformer_sinusoidal", "transformer_rope", "transformer_alibi", "transformer_nope")
 EXTRAPOLATING = ("transformer_alibi", "transformer_nope", "transformer_rope")
 
@@ -94,7 +94,7 @@ def selectivity_paragraph(r13):
         return ["*Selectivity*: lesson 13 did not run both Mamba variants, so this report cannot "
                 "say whether input-dependent gates help."], []
     sel, lti = models["mamba"]["accuracy"], models["mamba_lti"]["accuracy"]
-    agrees = sel > lti + 0.1
+    agrees = sel > lti + 0.3          # the paper's gap: 99.8% against 56.4%
     others = [f"{LABEL[k]} {v['accuracy']:.2f}" for k, v in models.items()
               if k not in ("mamba", "mamba_lti")]
     text = (f"**Selectivity.** On selective copying (lesson 13, {_mode(r13)}, "
@@ -115,7 +115,8 @@ def length_paragraph(r13):
     ind = r13.get("induction", {})
     models = ind.get("models", {})
     if "transformer_sinusoidal" not in models:
-        return ["*Length*: lesson 13 did not run the sinusoidal Transformer on induction heads."], []
+        return ["*Length*: lesson 13 did not run the sinusoidal Transformer on induction "
+                "heads."], []
     lengths = ind["test_lengths"]
     train, four = str(lengths[0]), str(lengths[1])
     acc = {k: v["accuracy_by_length"] for k, v in models.items()}
@@ -145,7 +146,8 @@ def length_paragraph(r13):
             f"{m[str(lengths[-1])]:.2f} at {lengths[-1] // lengths[0]}x; the paper's Mamba "
             "stays at 100% up to 2^20 tokens when trained at 256 "
             + ("(this run agrees)." if m[str(lengths[-1])] > 0.9 else
-               "(this run does not reach that: the quick budget is a few hundred steps)."))
+               f"(this {_mode(r13)} does not reach that, with {r13.get('steps', '?')} training "
+               "steps against the paper's many thousands)."))
         rows.append(_row(f"induction at {lengths[-1] // lengths[0]}x: selective SSM", 13,
                          f"{m[str(lengths[-1])]:.2f}", "100% (Mamba Table 2)",
                          m[str(lengths[-1])] > 0.9))
@@ -158,16 +160,20 @@ def recall_paragraph(r13):
     att = {k: v for k, v in models.items() if k in ATTENTION}
     fixed = {k: v for k, v in models.items() if k not in ATTENTION}
     if not att or not fixed:
-        return ["*Recall*: lesson 13 did not run both attention and a fixed-state model on MQAR."], []
+        return ["*Recall*: lesson 13 did not run both attention and a fixed-state model on "
+                "MQAR."], []
     s = rc["settings"]
     points = [(LABEL[k], w, r["accuracy"], r["state_bytes"]) for k, by in models.items()
               for w, r in by.items()]
-    best_att = max((r["accuracy"], r["state_bytes"], k) for k, by in att.items() for r in by.values())
-    small = min((r["state_bytes"], r["accuracy"], k) for k, by in fixed.items() for r in by.values())
+    best_att = max((r["accuracy"], r["state_bytes"], k) for k, by in att.items()
+                   for r in by.values())                      # (accuracy, KV bytes, kind)
+    small = min((r["state_bytes"], r["accuracy"], k) for k, by in fixed.items()
+                for r in by.values())                         # (bytes, accuracy, kind)
     agrees = best_att[0] > 0.8 and small[1] < best_att[0] - 0.3
     text = (f"**Recall.** On multi-query associative recall ({s['n_pairs']} key-value pairs in "
             f"{s['length']} tokens, lesson 13): " + "; ".join(
-                f"{name} (E = {w}) {acc:.2f} with {b:,} bytes of state" for name, w, acc, b in points)
+                f"{name} (E = {w}) {acc:.2f} with {b:,} bytes of state"
+                for name, w, acc, b in points)
             + f". Attention answers from its KV cache, which at this length holds "
             f"{best_att[1]:,} bytes; the smallest fixed state, {LABEL[small[2]]}'s {small[0]:,} "
             f"bytes, reached {small[1]:.2f}. Zoology (Arora et al. 2023) found attention solves "
@@ -203,7 +209,10 @@ def modern_answer(r12, r13):
 
 
 def modern_sections(results_by_lesson):
-    """(markdown paragraphs, table rows) from lessons 12 and 13's results (keys 12/13 or '12'/'13')."""
+    """(markdown paragraphs, table rows) from lessons 12 and 13's results.
+
+    results_by_lesson: {12: dict or None, 13: dict or None} (string keys '12', '13' work too).
+    """
     def get(n):
         return results_by_lesson.get(n) or results_by_lesson.get(str(n))
     r12, r13 = get(12), get(13)

@@ -74,7 +74,8 @@ class CausalSelfAttention(Module):
         return qkv[0], qkv[1], qkv[2]
 
     def _alibi(self, xp, queries, keys):       # bias (nh, T, S) = -slope_h * (i - j)
-        distance = xp.asarray(queries, dtype="float32")[:, None] - xp.asarray(keys, dtype="float32")[None, :]
+        queries = xp.asarray(queries, dtype="float32")
+        distance = queries[:, None] - xp.asarray(keys, dtype="float32")[None, :]      # (T, S)
         slopes = xp.asarray(self.slopes, dtype="float32")[:, None, None]
         return minigrad.Tensor(-slopes * xp.maximum(distance, 0)[None])
 
@@ -137,7 +138,7 @@ class MinGRUMixer(Module):
 
     def step(self, x_t, h):
         if h is None:
-            h = minigrad.zeros(x_t.shape[0], self.rnn.hidden_size, dtype=x_t.dtype, device=x_t.device)
+            h = self.rnn.new_state(x_t.shape[0])
         h = self.rnn.step(x_t, h)
         return h, h
 
