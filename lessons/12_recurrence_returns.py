@@ -243,15 +243,18 @@ print(markdown_table(["model", "max |parallel - step by step|"],
 # fresh batches, a warm-up then cosine learning rate. The LSTM and minGRU start with their keep
 # gates chrono-initialised as in lesson 7 (memory spans drawn from 1..T); Mamba's step sizes
 # start log-uniform in [0.001, 0.1] (its paper's init), which spreads its memory spans the same way.
+# One learning rate per model family, not tuned per task: recurrent layers 1e-2, the Transformer
+# 3e-3 (as lesson 7), Mamba 1e-2 (in a trial on adding at T = 100, Mamba at 2e-3 stayed at the
+# 0.167 baseline for 600 steps; at 1e-2 it reached MSE 0.002).
 
 # %%
 TASK_KINDS = [k for k in ("lstm", "transformer_sinusoidal", "mingru", "mamba") if available(k)]
 if opts.quick:
-    ADD_T, COPY_LAG, TASK_STEPS, TASK_BATCH, D_STATE = 100, 50, 300, 32, 8
+    ADD_T, COPY_LAG, TASK_STEPS, TASK_BATCH, D_STATE = 100, 50, 400, 32, 8
 else:
     ADD_T, COPY_LAG, TASK_STEPS, TASK_BATCH, D_STATE = 400, 200, 1000, 64, 16
 K_COPY, C_COPY = 10, 8
-TASK_LR = {"lstm": 1e-2, "transformer_sinusoidal": 3e-3, "mingru": 1e-2, "mamba": 5e-3}
+TASK_LR = {"lstm": 1e-2, "transformer_sinusoidal": 3e-3, "mingru": 1e-2, "mamba": 1e-2}
 
 
 def chrono_keep_gates_(model, max_lag, rng):

@@ -15,7 +15,7 @@ LABEL = {"lstm": "the LSTM", "transformer_sinusoidal": "the Transformer with sin
          "transformer_rope": "the Transformer with RoPE", "transformer_alibi": "the Transformer "
          "with ALiBi", "transformer_nope": "the Transformer without positions",
          "linear_attention": "linear attention", "mingru": "minGRU",
-         "mamba": "the selective SSM, Mamba,", "mamba_lti": "its non-selective twin"}
+         "mamba": "Mamba", "mamba_lti": "non-selective Mamba"}
 ATTENTION = ("transformer_sinusoidal", "transformer_rope", "transformer_alibi", "transformer_nope")
 EXTRAPOLATING = ("transformer_alibi", "transformer_nope", "transformer_rope")
 
@@ -94,7 +94,7 @@ def selectivity_paragraph(r13):
         return ["*Selectivity*: lesson 13 did not run both Mamba variants, so this report cannot "
                 "say whether input-dependent gates help."], []
     sel, lti = models["mamba"]["accuracy"], models["mamba_lti"]["accuracy"]
-    agrees = sel > lti + 0.3          # the paper's gap: 99.8% against 56.4%
+    agrees = sel > lti + 0.15         # the paper's gap: 99.8% against 56.4%
     others = [f"{LABEL[k]} {v['accuracy']:.2f}" for k, v in models.items()
               if k not in ("mamba", "mamba_lti")]
     text = (f"**Selectivity.** On selective copying (lesson 13, {_mode(r13)}, "
@@ -104,9 +104,12 @@ def selectivity_paragraph(r13):
             + (f"; {', '.join(others)}" if others else "") + ". "
             "The Mamba paper (Table 1) reports 99.8% for the selective S6 in a Mamba block against "
             "56.4% with the time-invariant S4 in the same block and 18.3% for S4 alone: "
-            + ("this run agrees: a state that chooses per token what to keep copies, one that "
-               "cannot choose does not." if agrees else
-               "this run does not show the gap (its budget is tiny: see lesson 13)."))
+            + ("this run agrees in direction: the state that chooses per token what to keep "
+               "copies better" + (" and nearly perfectly" if sel > 0.9 else "")
+               + f". Its gap ({sel - lti:.2f}) is smaller than the paper's (0.43) at a length of "
+               f"{sc['settings']['length'] + sc['settings']['n_tokens']} rather than 4,096: over "
+               "a short sequence a fixed kernel can still tell the few data positions apart."
+               if agrees else "this run does not show the gap (see lesson 13 for its budget)."))
     return [text], [_row("selective copy: selective vs not", 13, f"{sel:.2f} vs {lti:.2f}",
                          "99.8% vs 56.4% (Mamba Table 1)", agrees)]
 
