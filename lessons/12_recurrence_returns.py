@@ -46,7 +46,7 @@ from minigrad import backend
 from layers.linear_recurrence import MODES, scan_backward, scan_forward
 from lessons._charlm import single_thread_blas
 from lessons._modern_models import KINDS, LABEL, SequenceModel, available, state_bytes
-from lessons._modern_training import accuracy, scored_loss, train
+from lessons._modern_training import accuracy, train
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks.adding import BASELINE_MSE, adding_problem
 from lessons.tasks.associative_recall import IGNORE

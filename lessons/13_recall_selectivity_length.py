@@ -31,7 +31,6 @@
 QUICK = None        # True / False to choose here (a notebook, papermill); None: --quick or env
 
 # %%
-import math
 
 import numpy as np
 
@@ -111,7 +110,7 @@ copy_batch = lambda rng, n=COPY["batch"]: selective_copy_batch(n, COPY["length"]
 copy_chance = 1.0 / (COPY["vocab_size"] - 2)
 copy_results = {}
 bar = progress(total=len(COPY_MODELS) * COPY["steps"], desc="selective copying")
-for i, kind in enumerate(COPY_MODELS):
+for kind in COPY_MODELS:
     bar.set_description(f"selective copying: {kind}")
     model = fresh_model(kind, COPY["vocab_size"], seed_offset=1)
     losses, cpu = train(model, copy_batch, COPY["steps"], COPY["lr"],

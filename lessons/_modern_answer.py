@@ -103,13 +103,13 @@ def selectivity_paragraph(r13):
             f"block with delta, B and C fixed, {lti:.2f} (chance {sc['chance']:.2f})"
             + (f"; {', '.join(others)}" if others else "") + ". "
             "The Mamba paper (Table 1) reports 99.8% for the selective S6 in a Mamba block against "
-            "56.4% with the time-invariant S4 in the same block and 18.3% for S4 alone: "
-            + ("this run agrees in direction: the state that chooses per token what to keep "
+            "56.4% with the time-invariant S4 in the same block and 18.3% for S4 alone. "
+            + ("This run agrees in direction: the state that chooses per token what to keep "
                "copies better" + (" and nearly perfectly" if sel > 0.9 else "")
                + f". Its gap ({sel - lti:.2f}) is smaller than the paper's (0.43) at a length of "
                f"{sc['settings']['length'] + sc['settings']['n_tokens']} rather than 4,096: over "
                "a short sequence a fixed kernel can still tell the few data positions apart."
-               if agrees else "this run does not show the gap (see lesson 13 for its budget)."))
+               if agrees else "This run does not show the gap (see lesson 13 for its budget)."))
     return [text], [_row("selective copy: selective vs not", 13, f"{sel:.2f} vs {lti:.2f}",
                          "99.8% vs 56.4% (Mamba Table 1)", agrees)]
 

@@ -22,7 +22,6 @@ fixed state for the recurrences, the growing KV cache for attention.
 The attention mixer is written here (a few lines over ``scaled_dot_product_attention``) so that
 RoPE and ALiBi sit inside it where a student can see them.
 """
-import math
 
 import minigrad
 import minigrad.nn.functional as F
