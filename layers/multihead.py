@@ -176,6 +176,9 @@ class MultiheadAttention(Module):
     query (T, N, E) / key, value (S, N, E); (N, T, E) / (N, S, E) with batch_first;
     unbatched (T, E) works too.  attn_weights: (N, T, S) averaged over heads, or
     (N, nh, T, S) with average_attn_weights=False.
+    positional (not in PyTorch): None / "none" adds no position; "rope" rotates q and k by
+    their positions (layers.positional.apply_rotary); "alibi" adds -m_h |i - j| to the
+    scores (alibi_bias).  With a KV cache, positions continue from the cache's length.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,

@@ -32,7 +32,8 @@ __all__ = ["sinusoidal_table", "PositionalEncoding", "LearnedPositionalEmbedding
            "rotary_angles", "apply_rotary", "RotaryEmbedding", "alibi_slopes", "alibi_bias",
            "with_alibi", "ATTENTION_POSITIONS"]
 
-ATTENTION_POSITIONS = (None, "rope", "alibi")     # what MultiheadAttention applies itself
+# what MultiheadAttention applies itself; None and "none" (NoPE) add nothing
+ATTENTION_POSITIONS = (None, "none", "rope", "alibi")
 
 
 def sinusoidal_table(T, E, dtype=None, device=None, base=10000.0):

@@ -41,6 +41,7 @@ MINIGRAD = Manifest(
         "hw2": "Recurrent networks: RNN, LSTM and GRU step backwards and BPTT",
         "hw3": "Attention: scaled dot-product, multi-head attention and LayerNorm backwards",
         "hw4": "Training a Transformer on a toy task to a given accuracy",
+        "hw5": "Linear recurrences: the scan and its backward",
     },
     points={},
     # hw4.train_copy trains a Transformer for 300 steps: 5-15 s alone on 2 cores, more with

@@ -9,7 +9,7 @@ N, T, E, nh = 2, 7, 6, 2
 DECAYS = [None, 0.9, (0.5, 0.95)]
 
 
-def _x(rng, device="cpu", requires_grad=False):
+def _x(rng, device=None, requires_grad=False):
     return minigrad.tensor(rng.standard_normal((N, T, E)), dtype="float64", device=device,
                            requires_grad=requires_grad)
 

@@ -9,7 +9,7 @@ N, T, D, H = 2, 7, 3, 4
 MODELS = [MinGRU, MinLSTM]
 
 
-def _x(rng, device="cpu", requires_grad=False):
+def _x(rng, device=None, requires_grad=False):
     return minigrad.tensor(rng.standard_normal((N, T, D)), dtype="float64", device=device,
                            requires_grad=requires_grad)
 
