@@ -50,8 +50,10 @@ def recurrence_paragraphs(r12):
         + (f"the chunked form beats the loop from T = {cross['chunked']}" if cross["chunked"]
            else "the chunked form did not beat the loop on its grid")
         + (f" and the scan from T = {cross['scan']}." if cross["scan"] else
-           ", and the scan never did: on a CPU its T log T work costs more than its log T passes "
-           "save; the scan pays off where each pass is one wide parallel kernel (a GPU)."))
+           ", while the scan was faster than the loop only at T = "
+           + (", ".join(map(str, st.get("faster_than_loop_at", {}).get("scan", []))) or "none")
+           + ": on a CPU its T log T work and memory traffic outgrow what its log T passes save; "
+           "the scan pays off where each pass is one wide parallel kernel (a GPU)."))
     rows.append(_row("chunked beats loop from T", 12, str(cross["chunked"]), "Mamba-2 / SSD: "
                      "chunked is the fast form", cross["chunked"] is not None))
     mem = r12["generation_memory"]
