@@ -13,7 +13,8 @@ Causal, one head, batch 1, hd = 64, float32, a random upstream gradient.  For ea
     shared by one thread per core, up to 8 (``workers=None``; the count is printed);
   * torch: ``torch.nn.functional.scaled_dot_product_attention`` where torch is installed.
 
-Time: best wall time of --repeats interleaved runs (after one warm-up), forward + backward.
+Time: best wall time of --repeats runs, each variant timed alone (a block of its own after a
+pause: see _common.py), after one warm-up, forward + backward.
 Memory: for minigrad, the peak of tracemalloc (NumPy reports its buffers to it) during one
 forward + backward, above what was allocated before (q, k, v and the upstream gradient are
 made before and not counted).  For torch, whose allocator tracemalloc does not see, the peak

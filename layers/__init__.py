@@ -1,5 +1,6 @@
 """layers: the Modules built on minigrad (Linear, Embedding, ..., RNNs, attention, Transformer)."""
-from .linear import Linear, Identity
+from .linear import Linear
+from minigrad.nn import ReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax, Identity, Flatten
 from .embedding import Embedding
 from .dropout import Dropout
 from .container import Sequential

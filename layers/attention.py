@@ -13,8 +13,15 @@ Masks, in ``scaled_dot_product_attention`` / ``attention`` (PyTorch SDPA's seman
     (sliding-window / local attention; layers/efficient_attention.py uses the same rule).
 All masks broadcast to (..., T, S) and combine (a pair takes part only if every mask lets it).
 Masked scores are *set* to the dtype's most negative finite value ``xp.finfo(dtype).min``,
-never -inf: a query whose keys are all masked gets uniform weights and a finite output (no
-NaN), and, since its scores no longer depend on q and k, no gradient flows through them.
+never -inf, so nothing becomes NaN.  A query whose keys are ALL masked attends to nothing:
+its weights and its output row are 0 and no gradient flows through it.  That is what torch's
+``F.scaled_dot_product_attention`` (2.x) returns for a row masked by a bool mask or by -inf,
+and what layers/efficient_attention.py returns; the same holds with S = 0 (no keys at all:
+output zeros (..., T, hdv)) and T = 0 (an empty output).  One difference from torch: a float
+mask entry at or below half the most negative value counts as masked here, so a row written
+with finfo.min is empty too, where torch would average v over it.
+Only bool and floating masks are accepted (integer 0/1 masks are refused: their sense is
+ambiguous, and adding 1 to a score would give the "masked" key MORE weight).
 (MultiheadAttention and the Transformer layers take PyTorch *MHA* masks, where a boolean True
 means "masked out"; they convert before calling in here. See layers/multihead.py.)
 
@@ -28,7 +35,7 @@ from typing import NamedTuple, Optional
 
 from minigrad import backend
 from minigrad.function import Function
-from minigrad.ops._util import unbroadcast
+from minigrad import unbroadcast
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 from minigrad import where
@@ -45,6 +52,17 @@ def most_negative(xp, dtype):
 
 
 # ---------------------------------------------------------------- masks
+def _check_mask_dtype(op, attn_mask):
+    """Only bool (True = takes part) and floating (added) masks, as PyTorch's sdpa."""
+    if attn_mask.dtype != backend.bool_ and not backend.is_floating(attn_mask.dtype):
+        raise TypeError(f"{op}: attn_mask must be bool (True = this query/key pair TAKES "
+                        f"PART, as PyTorch's scaled_dot_product_attention) or floating "
+                        f"(added to the scores: 0 = keep, -inf = masked), got dtype "
+                        f"{attn_mask.dtype}; for a 0/1 mask with 1 = take part pass "
+                        "mask.bool() (MultiheadAttention's bool masks mean the opposite: "
+                        "True = masked out)")
+
+
 def attention_mask(xp, T, S, attn_mask=None, is_causal=False, window=None, dtype=None):
     """Fold all masks into ``(allowed, bias)`` for the kernels.
 
@@ -55,6 +73,7 @@ def attention_mask(xp, T, S, attn_mask=None, is_causal=False, window=None, dtype
     """
     allowed, bias = None, None
     if attn_mask is not None:
+        _check_mask_dtype("attention", attn_mask)
         if attn_mask.dtype == backend.bool_:
             allowed = attn_mask
         else:
@@ -108,9 +127,13 @@ def attention_forward(q, k, v, allowed=None, bias=None, scale=None, dropout_p=0.
         lowest = xp.full((), most_negative(xp, scores.dtype), dtype=scores.dtype)
         scores = xp.where(allowed, scores, lowest)
     # softmax along S, in place: subtracting the row max keeps every exp() <= 1
-    scores -= scores.max(axis=-1, keepdims=True)
-    xp.exp(scores, out=scores)
-    scores *= 1.0 / scores.sum(axis=-1, keepdims=True)   # one division per row, not per entry
+    if scores.shape[-1]:                                 # (S = 0: no keys, weights (T, 0))
+        scores -= scores.max(axis=-1, keepdims=True)
+        xp.exp(scores, out=scores)
+        scores *= 1.0 / scores.sum(axis=-1, keepdims=True)   # one division per row
+    if allowed is not None:
+        # a row with every key masked attends to nothing: weights 0, output 0 (torch's sdpa)
+        scores *= allowed.any(axis=-1, keepdims=True)
     weights = scores                                     # (..., T, S), rows sum to 1
     keep = None
     if dropout_p > 0.0:
@@ -136,31 +159,23 @@ def attention_backward(grad_out, grad_weights, cache):
     ###       allowed, then grad_q = scale grad_s k and grad_k = grad_s^T q_scaled.
     ###       Unbroadcast grad_q, grad_k, grad_v to the input shapes; return grad_s too.
     q_scaled, k, v, out, weights, allowed, keep, scale = cache
-    xp = backend.array_module(weights)
-    attended = weights if keep is None else weights * keep          # A (..., T, S)
+    p = weights                                                     # P (..., T, S)
+    attended = p if keep is None else p * keep                      # A = dropout(P)
     grad_v = attended.swapaxes(-1, -2) @ grad_out                   # (..., S, T) @ (..., T, hdv)
-    grad_p = grad_out @ v.swapaxes(-1, -2)                          # (..., T, S), ours to change
-    # rowsum_i = sum_j grad_p_ij P_ij.  Since out_i = sum_j A_ij v_j, the dropout part of it
-    # equals grad_out_i . out_i: a (T, hdv) product instead of a pass over (T, S)
-    rowsum = (grad_out * out).sum(axis=-1, keepdims=True)           # (..., T, 1)
+    dp = grad_out @ v.swapaxes(-1, -2)                              # (..., T, hdv) @ (..., hdv, S)
     if keep is not None:
-        grad_p *= keep
+        dp = dp * keep                                              # through the dropout
     if grad_weights is not None:
-        grad_p += grad_weights
-        rowsum = rowsum + (grad_weights * weights).sum(axis=-1, keepdims=True)
-    # softmax backward: dP_i/ds_j = P_i (delta_ij - P_j)  =>  ds = P (dP - sum_j dP_j P_j)
-    grad_p -= rowsum
-    grad_p *= weights
-    grad_s = grad_p
+        dp = dp + grad_weights                                      # P is also an output
+    # softmax backward, row by row: dP_j/ds_k = P_j (delta_jk - P_k), so
+    # ds = P * (dP - sum over the row of dP * P)
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))            # (..., T, S)
     if allowed is not None:
-        # zero where masked, in place (grad_p is ours): a product with the bool mask, since
-        # NumPy's where(mask, a, 0) is several times slower than a multiply
-        grad_s *= allowed
-    # s = (scale q) k^T: grad_k = grad_s^T (scale q); grad_q = scale grad_s k (scaling the
-    # small (T, hd) product, not the (T, S) one)
-    grad_q = grad_s @ k                                             # (..., T, S) @ (..., S, hd)
-    grad_q *= scale
-    grad_k = grad_s.swapaxes(-1, -2) @ q_scaled                     # (..., S, T) @ (..., T, hd)
+        ds = ds * allowed                     # a masked score is a constant: no gradient
+    grad_s = ds
+    # s = (scale q) k^T: dL/dq = scale ds k, dL/dk = ds^T (scale q)
+    grad_q = scale * (ds @ k)                                       # (..., T, S) @ (..., S, hd)
+    grad_k = ds.swapaxes(-1, -2) @ q_scaled                         # (..., S, T) @ (..., T, hd)
     ### END SOLUTION
     return (unbroadcast(grad_q, q_scaled.shape), unbroadcast(grad_k, k.shape),
             unbroadcast(grad_v, v.shape), grad_s)
@@ -215,6 +230,7 @@ def _check(op, query, key, value, attn_mask, dropout_p, window):
     if window is not None and (not isinstance(window, int) or window < 1):
         raise ValueError(f"{op}: window must be a positive int, got {window!r}")
     if attn_mask is not None:
+        _check_mask_dtype(op, attn_mask)
         if attn_mask.ndim > 0 and attn_mask.shape[-1] not in (1, key.shape[-2]) or (
                 attn_mask.ndim > 1 and attn_mask.shape[-2] not in (1, query.shape[-2])):
             raise ValueError(f"{op}: attn_mask of shape {attn_mask.shape} does not broadcast "
@@ -248,7 +264,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  is_causal=False, scale=None, window=None):
     """PyTorch's ``F.scaled_dot_product_attention``: returns the output (..., T, hdv) only.
 
-    Use :func:`attention` for the weights too.  Boolean ``attn_mask``: True = takes part.
+    Use :func:`attention` for the weights too.  Boolean ``attn_mask``: True = takes part;
+    a float one is added to the scores; integer masks are refused.  A query whose keys are
+    all masked gets an output row of 0 and no gradient, as torch's sdpa (bool or -inf mask);
+    S = 0 gives zeros (..., T, hdv) and T = 0 an empty (..., 0, hdv) output, also as torch.
     """
     return attention(query, key, value, attn_mask, dropout_p, is_causal, scale, window,
                      need_weights=False)[0]
@@ -278,6 +297,9 @@ def attention_composed(query, key, value, attn_mask=None, dropout_p=0.0, is_caus
         allowed = Tensor(allowed, device=query.device)
         scores = where(allowed, scores, most_negative(xp, query.dtype))
     weights = F.softmax(scores, dim=-1)
+    if allowed is not None:                             # fully masked rows: weights 0
+        weights = weights * Tensor(allowed.data.any(axis=-1, keepdims=True),
+                                   device=query.device)
     attended = F.dropout(weights, dropout_p) if dropout_p > 0 else weights
     return attended @ value, weights
 

@@ -5,8 +5,7 @@ BLAS runs a product on all cores, but NumPy runs an elementwise op (exp, max, ..
 PyTorch's CPU attention instead gives each core its own blocks, each with a one-thread
 product.  ``run_blocks`` does the same with Python threads (NumPy releases the GIL inside its
 kernels) while BLAS is held to one thread per call (threadpoolctl): at T = 16,384 on two cores
-that took the attention's forward + backward from 1.40 s to 1.07-1.12 s, PyTorch's own
-taking 1.15 s (benchmarks/attention.py).
+that took the attention's forward + backward from 1.40 s to 1.07-1.12 s (benchmarks/attention.py).
 
 Blocks are dealt like cards, back and forth (two workers: 0 1 1 0 0 1 1 0 ...): for causal
 attention, where block i holds i + 1 tiles, each worker then gets the same number of tiles,

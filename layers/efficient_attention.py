@@ -22,7 +22,13 @@ rebuild each weight tile as P = exp(S - lse).
 
 Backward (FlashAttention-2): with D = rowsum(dO * O) (N, nh, T), for every tile
 P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - D), dQ += dS K * scale,
-dK += dS^T Q * scale.  D is the softmax Jacobian term: sum_j P_ij dP_ij = dO_i . O_i.
+dK += dS^T Q * scale.  dS is the softmax Jacobian of plain attention's backward
+(layers/attention.py: ds = p * (dp - sum_j dp_j p_j)), with its row sum computed ahead,
+once, by the rowsum trick:
+
+    D_i = sum_j P_ij dP_ij = sum_j P_ij (dO_i . v_j) = dO_i . (sum_j P_ij v_j) = dO_i . O_i
+
+a (T, hd) product instead of a pass over all (T, S) tiles, so each tile is visited once.
 It walks key blocks in the outer loop (``key_block_backward``), so each key block's dK and
 dV are summed in one place and written once.
 
@@ -36,10 +42,11 @@ Block skipping: with ``is_causal`` tiles wholly above the diagonal are never com
 the work); with ``window`` tiles wholly outside the band are skipped, so the cost is
 O(T * window).  Masks use the dtype's most negative finite value, never -inf.
 
-Fully masked rows (every key masked out by ``attn_mask``): the output row is 0 and no gradient
-flows from it, as torch's ``scaled_dot_product_attention`` does ("attend to nothing").  Plain
-attention (layers/attention.py) averages V uniformly over such rows instead, which blocked code
-could not do without visiting the skipped tiles; the two agree on every other row.
+Fully masked rows (every key masked out by ``attn_mask``, causal or window): the output row
+is 0 and no gradient flows from it, as torch 2.x's ``F.scaled_dot_product_attention`` returns
+for a bool or -inf mask ("attend to nothing"); layers/attention.py does the same.  S = 0 (no
+keys) gives zeros, T = 0 an empty output, also as torch.  A float mask entry at or below half
+the most negative value counts as masked (torch would average v over a row of finfo.min).
 """
 import math
 from typing import NamedTuple
@@ -293,6 +300,11 @@ def _check(q, k, v, mask, window, block_size, workers):
         raise TypeError(f"{op}: q, k, v must share one floating dtype, got "
                         f"{q.dtype}, {k.dtype}, {v.dtype}")
     if mask is not None:
+        if mask.dtype != bool and not backend.is_floating(mask.dtype):
+            raise TypeError(f"{op}: attn_mask must be bool (True = the pair TAKES PART, as "
+                            f"PyTorch's scaled_dot_product_attention) or floating (added to "
+                            f"the scores), got dtype {mask.dtype}; for a 0/1 mask with 1 = "
+                            "take part pass mask.bool()")
         target = (q.shape[0], q.shape[1], q.shape[2], k.shape[2])
         shape = tuple(mask.shape)
         if len(shape) > 4 or any(m not in (1, t) for m, t in zip(shape[::-1], target[::-1])):
@@ -320,7 +332,8 @@ def memory_efficient_attention(q, k, v, attn_mask=None, is_causal=False,
     its own share of dQ) when the arrays are NumPy's and threadpoolctl is installed
     (layers/cpu_threads.py), else 1.  Any number gives the same values up to float rounding,
     and the same number gives the same bits on every run.
-    Returns out (N, nh, T, hd); fully masked rows give 0 (see the module docstring).
+    Returns out (N, nh, T, hd); fully masked rows give 0 and no gradient, as torch's sdpa
+    (see the module docstring); S = 0 gives zeros, T = 0 an empty output.
     """
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
     if mask is not None:

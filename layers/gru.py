@@ -23,60 +23,50 @@ from typing import NamedTuple
 from minigrad import backend
 from minigrad.function import Function
 
-from .cell_base import (RecurrentCellBase, check_impl, project_inputs, projection_grads,
-                        sigmoid_, tanh_)
+from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads, sigmoid
 
 __all__ = ["GRUCache", "gru_step_forward", "gru_step_backward", "GRUCellFunction", "GRUCell"]
 
 
 class GRUCache(NamedTuple):
     """What one step keeps for its backward."""
-    gates: object          # (N, 3H) activations r, z, n
-    h_proj: object         # (N, 3H) h_{t-1} W_hh^T + b_hh (its n slice h_n is needed)
+    r: object              # (N, H) reset gate
+    z: object              # (N, H) update gate
+    n: object              # (N, H) candidate state
+    h_n: object            # (N, H) the n slice of h_{t-1} W_hh^T + b_hh (r multiplies it)
     h_prev: object         # (N, H) h_{t-1}
     w_hh_t: object         # (H, 3H) W_hh^T
 
 
-def gru_step_forward(x_proj_t, h_prev, w_hh_t, b_hh=None, out=None):
+def gru_step_forward(x_proj_t, h_prev, w_hh_t, b_hh=None):
     """One GRU step.
 
     Inputs:
         x_proj_t: (N, 3H) x_t W_ih^T + b_ih (b_hh not included: see the module docstring)
         h_prev: (N, H) h_{t-1}
         w_hh_t: (H, 3H) W_hh^T;  b_hh: (3H,) or None
-        out: optional tuple of arrays (gates (N, 3H), h_proj (N, 3H), h (N, H)) that
-            receive the results (rows of the sequence layer's buffers); ``gates`` may be
-            x_proj_t itself.
     Returns h_t (N, H) and a GRUCache.
     """
     xp = backend.array_module(x_proj_t)
     H = h_prev.shape[1]
-    if out is None:
-        out = (xp.empty_like(x_proj_t), xp.empty_like(x_proj_t), xp.empty_like(h_prev))
-    gates, h_proj, h = out
-    xp.matmul(h_prev, w_hh_t, out=h_proj)             # (N, H) @ (H, 3H) -> (N, 3H)
+    h_proj = h_prev @ w_hh_t                          # (N, H) @ (H, 3H) -> (N, 3H)
     if b_hh is not None:
-        h_proj += b_hh
-    rz = gates[:, :2 * H]
-    xp.add(x_proj_t[:, :2 * H], h_proj[:, :2 * H], out=rz)
-    sigmoid_(rz)                                      # r and z side by side: one pass
-    r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    xp.multiply(r, h_proj[:, 2 * H:], out=h)          # (h as scratch for r * h_n)
-    xp.add(x_proj_t[:, 2 * H:], h, out=n)
-    tanh_(n)                                          # n = tanh(x_n + r * h_n)
-    xp.subtract(h_prev, n, out=h)                     # h = n + z * (h_prev - n)
-    h *= z
-    h += n
-    return h, GRUCache(gates, h_proj, h_prev, w_hh_t)
+        h_proj = h_proj + b_hh
+    x_r, x_z, x_n = x_proj_t[:, :H], x_proj_t[:, H:2 * H], x_proj_t[:, 2 * H:]
+    h_r, h_z, h_n = h_proj[:, :H], h_proj[:, H:2 * H], h_proj[:, 2 * H:]
+    r = sigmoid(x_r + h_r)                            # reset gate
+    z = sigmoid(x_z + h_z)                            # update gate
+    n = xp.tanh(x_n + r * h_n)                        # candidate state
+    h = n + z * (h_prev - n)                          # = (1 - z) * n + z * h_prev
+    return h, GRUCache(r, z, n, h_n, h_prev, w_hh_t)
 
 
-def gru_step_backward(grad_h, cache, out=None):
+def gru_step_backward(grad_h, cache):
     """The gradients of one GRU step.
 
     Inputs:
         grad_h: (N, H) dL/dh_t, total (from the output at t and from step t+1); not changed
         cache: the GRUCache of the step
-        out: optional tuple (grad_x_proj (N, 3H), grad_h_proj (N, 3H)) to write into
     Returns grad_x_proj (N, 3H), grad_h_proj (N, 3H) and grad_h_prev (N, H) through this step.
     """
     ### BEGIN SOLUTION hw2.gru_step
@@ -84,33 +74,14 @@ def gru_step_backward(grad_h, cache, out=None):
     ###       dL/d[h_r, h_z, h_n] (N, 3H) and grad_h_prev (N, H). Hint: n = tanh(x_n + r * h_n),
     ###       h = (1 - z) * n + z * h_prev, and h_prev also feeds h_proj = h_prev W_hh^T + b_hh.
     xp = backend.array_module(grad_h)
-    gates, h_proj, h_prev, w_hh_t = cache
-    H = h_prev.shape[1]
-    if out is None:
-        out = (xp.empty_like(gates), xp.empty_like(gates))
-    grad_x_proj, grad_h_proj = out
-    r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    h_n = h_proj[:, 2 * H:]
-    da_r, da_z, da_n = grad_x_proj[:, :H], grad_x_proj[:, H:2 * H], grad_x_proj[:, 2 * H:]
-    scratch = xp.subtract(h_prev, n)                  # (N, H)
-    xp.subtract(1.0, z, out=da_z)                     # da_z = dh (h_prev - n) z (1 - z)
-    da_z *= z
-    da_z *= scratch
-    da_z *= grad_h
-    xp.multiply(n, n, out=da_n)                       # da_n = dh (1 - z) (1 - n^2)
-    xp.subtract(1.0, da_n, out=da_n)
-    xp.subtract(1.0, z, out=scratch)
-    da_n *= scratch
-    da_n *= grad_h
-    xp.subtract(1.0, r, out=da_r)                     # da_r = da_n h_n r (1 - r)
-    da_r *= r
-    da_r *= h_n
-    da_r *= da_n
-    grad_h_proj[:, :2 * H] = grad_x_proj[:, :2 * H]   # r and z: the sums see both alike
-    xp.multiply(da_n, r, out=grad_h_proj[:, 2 * H:])  # n: d(r * h_n)/dh_n = r
-    grad_h_prev = grad_h_proj @ w_hh_t.T              # (N, 3H) @ (3H, H) -> (N, H)
-    xp.multiply(grad_h, z, out=scratch)               # + the direct path h = ... + z h_prev
-    grad_h_prev += scratch
+    r, z, n, h_n, h_prev, w_hh_t = cache
+    dh = grad_h
+    da_z = dh * (h_prev - n) * z * (1 - z)
+    da_n = dh * (1 - z) * (1 - n * n)
+    da_r = da_n * h_n * r * (1 - r)
+    grad_x_proj = xp.concatenate([da_r, da_z, da_n], axis=1)        # (N, 3H)
+    grad_h_proj = xp.concatenate([da_r, da_z, da_n * r], axis=1)    # n: d(r * h_n)/dh_n = r
+    grad_h_prev = grad_h_proj @ w_hh_t.T + dh * z     # (N, 3H) @ (3H, H), + h = ... + z h_prev
     return grad_x_proj, grad_h_proj, grad_h_prev
     ### END SOLUTION
 

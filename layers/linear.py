@@ -1,8 +1,9 @@
-"""Linear (y = x W^T + b) and Identity, as ``torch.nn.Linear`` / ``torch.nn.Identity``."""
+"""Linear (y = x W^T + b), as ``torch.nn.Linear`` (Identity lives in minigrad.nn.activation,
+re-exported here for old imports)."""
 import math
 
 import minigrad
-from minigrad.nn import Module, Parameter, init
+from minigrad.nn import Module, Parameter, init, Identity
 import minigrad.nn.functional as F
 
 __all__ = ["Linear", "Identity"]
@@ -35,18 +36,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        if input.dtype != self.weight.dtype:       # as PyTorch: no silent float64 upcast
+            raise TypeError(f"Linear: expected input of dtype {self.weight.dtype} (the "
+                            f"weight's), got {input.dtype}; cast the input with .float()/"
+                            ".double() or the layer with .to(dtype=...)")
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class Identity(Module):
-    """Returns its input unchanged (a placeholder that keeps a model's structure)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__()
-
-    def forward(self, input):
-        return input

@@ -25,8 +25,7 @@ from typing import NamedTuple
 from minigrad import backend
 from minigrad.function import Function
 
-from .cell_base import (RecurrentCellBase, check_impl, project_inputs, projection_grads,
-                        sigmoid_, tanh_)
+from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads, sigmoid
 
 __all__ = ["LSTMCache", "lstm_step_forward", "lstm_step_backward", "LSTMCellFunction",
            "LSTMCell", "set_forget_bias_"]
@@ -34,55 +33,45 @@ __all__ = ["LSTMCache", "lstm_step_forward", "lstm_step_backward", "LSTMCellFunc
 
 class LSTMCache(NamedTuple):
     """What one step keeps for its backward."""
-    gates: object          # (N, 4H) activations i, f, g, o (after sigmoid/tanh)
+    i: object              # (N, H) input gate
+    f: object              # (N, H) forget gate
+    g: object              # (N, H) candidate cell values
+    o: object              # (N, H) output gate
     c_prev: object         # (N, H) c_{t-1}
     tanh_c: object         # (N, H) tanh(c_t)
     h_prev: object         # (N, H) h_{t-1}
     w_hh_t: object         # (H, 4H) W_hh^T
 
 
-def lstm_step_forward(x_proj_t, h_prev, c_prev, w_hh_t, out=None):
+def lstm_step_forward(x_proj_t, h_prev, c_prev, w_hh_t):
     """One LSTM step.
 
     Inputs:
         x_proj_t: (N, 4H) x_t W_ih^T + b_ih + b_hh
         h_prev, c_prev: (N, H) h_{t-1}, c_{t-1}
         w_hh_t: (H, 4H) W_hh^T (the state stays on the left: h_prev @ w_hh_t)
-        out: optional tuple of arrays (gates (N, 4H), h (N, H), c (N, H), tanh_c (N, H))
-            that receive the results: the sequence layer passes rows of its (T, N, .)
-            buffers, so no step allocates; ``gates`` may be x_proj_t itself.
     Returns h_t (N, H), c_t (N, H) and an LSTMCache.
     """
     xp = backend.array_module(x_proj_t)
     H = h_prev.shape[1]
-    if out is None:
-        out = (xp.empty_like(x_proj_t), xp.empty_like(h_prev), xp.empty_like(h_prev),
-               xp.empty_like(h_prev))
-    gates, h, c, tanh_c = out
-    xp.add(x_proj_t, h_prev @ w_hh_t, out=gates)      # (N, H) @ (H, 4H) -> (N, 4H)
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    # all four gates in one sigmoid pass over (N, 4H), since tanh(a) = 2 sigmoid(2a) - 1:
-    # fewer, larger elementwise calls than sigmoid(i, f), tanh(g), sigmoid(o) apart
-    g *= 2.0
-    sigmoid_(gates)
-    g *= 2.0
-    g -= 1.0
-    xp.multiply(f, c_prev, out=c)                     # c = f * c_prev + i * g
-    xp.multiply(i, g, out=tanh_c)                     # (tanh_c as scratch for i * g)
-    c += tanh_c
-    tanh_(c, out=tanh_c)
-    xp.multiply(o, tanh_c, out=h)                     # h = o * tanh(c)
-    return h, c, LSTMCache(gates, c_prev, tanh_c, h_prev, w_hh_t)
+    a = x_proj_t + h_prev @ w_hh_t                    # (N, H) @ (H, 4H) -> (N, 4H)
+    i = sigmoid(a[:, :H])                             # input gate
+    f = sigmoid(a[:, H:2 * H])                        # forget gate
+    g = xp.tanh(a[:, 2 * H:3 * H])                    # candidate values
+    o = sigmoid(a[:, 3 * H:])                         # output gate
+    c = f * c_prev + i * g
+    tanh_c = xp.tanh(c)
+    h = o * tanh_c
+    return h, c, LSTMCache(i, f, g, o, c_prev, tanh_c, h_prev, w_hh_t)
 
 
-def lstm_step_backward(grad_h, grad_c, cache, out=None):
+def lstm_step_backward(grad_h, grad_c, cache):
     """The gradients of one LSTM step.
 
     Inputs:
         grad_h: (N, H) dL/dh_t, total (from the output at t and from step t+1)
         grad_c: (N, H) dL/dc_t arriving from step t+1 (or from c_n); None means zero
         cache: the LSTMCache of the step
-        out: optional tuple (grad_gates (N, 4H), grad_c_total (N, H)) to write into
     Neither grad_h nor grad_c is changed.
     Returns grad_gates (N, 4H) = dL/dx_proj_t, grad_h_prev (N, H), grad_c_prev (N, H) (both
     through this step), and grad_c_total (N, H), the total dL/dc_t (what recording shows).
@@ -92,38 +81,16 @@ def lstm_step_backward(grad_h, grad_c, cache, out=None):
     ###       grad_c_prev (N, H) and the total dL/dc_t (N, H). Hint: c = f*c_prev + i*g,
     ###       h = o*tanh(c), gates i, f, g, o in that order; sigmoid' = s(1-s), tanh' = 1-t^2.
     xp = backend.array_module(grad_h)
-    gates, c_prev, tanh_c, h_prev, w_hh_t = cache
-    H = c_prev.shape[1]
-    if out is None:
-        out = (xp.empty_like(gates), xp.empty_like(c_prev))
-    grad_gates, dc = out
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    da_i, da_f = grad_gates[:, :H], grad_gates[:, H:2 * H]
-    da_g, da_o = grad_gates[:, 2 * H:3 * H], grad_gates[:, 3 * H:]
-    # h = o tanh(c): dc = grad_c + grad_h o (1 - tanh(c)^2)
-    xp.multiply(tanh_c, tanh_c, out=dc)
-    xp.subtract(1.0, dc, out=dc)
-    dc *= o
-    dc *= grad_h
+    i, f, g, o, c_prev, tanh_c, h_prev, w_hh_t = cache
+    dh = grad_h
+    dc = dh * o * (1 - tanh_c * tanh_c)               # h = o tanh(c)
     if grad_c is not None:
-        dc += grad_c
-    # c = f c_prev + i g, then through each gate's nonlinearity (in place, no temporaries)
-    xp.subtract(1.0, i, out=da_i)                     # da_i = dc g i (1 - i)
-    da_i *= i
-    da_i *= g
-    da_i *= dc
-    xp.subtract(1.0, f, out=da_f)                     # da_f = dc c_prev f (1 - f)
-    da_f *= f
-    da_f *= c_prev
-    da_f *= dc
-    xp.multiply(g, g, out=da_g)                       # da_g = dc i (1 - g^2)
-    xp.subtract(1.0, da_g, out=da_g)
-    da_g *= i
-    da_g *= dc
-    xp.subtract(1.0, o, out=da_o)                     # da_o = grad_h tanh(c) o (1 - o)
-    da_o *= o
-    da_o *= tanh_c
-    da_o *= grad_h
+        dc = dc + grad_c                              # total dL/dc_t
+    da_i = dc * g * i * (1 - i)                       # c = f c_prev + i g
+    da_f = dc * c_prev * f * (1 - f)
+    da_g = dc * i * (1 - g * g)
+    da_o = dh * tanh_c * o * (1 - o)
+    grad_gates = xp.concatenate([da_i, da_f, da_g, da_o], axis=1)   # (N, 4H)
     grad_c_prev = dc * f
     grad_h_prev = grad_gates @ w_hh_t.T               # (N, 4H) @ (4H, H) -> (N, H)
     return grad_gates, grad_h_prev, grad_c_prev, dc
@@ -188,6 +155,11 @@ class LSTMCell(RecurrentCellBase):
             set_forget_bias_(self.bias_ih, self.bias_hh, self.forget_bias, self.hidden_size)
 
     def forward(self, input, hx=None, impl=None):
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            got = (f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, (tuple, list))
+                   else type(hx).__name__)
+            raise TypeError(f"LSTMCell: hx must be a tuple (h, c) of two tensors, each (N, H), "
+                            f"got {got}; pass cell(x, (h, c))")
         h, c = (None, None) if hx is None else hx
         input, (h, c), unbatched = self._prepare(input, [h, c])
         if check_impl("LSTMCell", impl or self.impl) == "autograd":

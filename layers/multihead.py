@@ -38,6 +38,11 @@ def _heads_order(batch_first):
     return (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)
 
 
+def _projection_order(batch_first):
+    # the inverse: (c, N, nh, L, hd) -> (N, L, c, nh, hd) or (L, N, c, nh, hd)
+    return (1, 3, 0, 2, 4) if batch_first else (3, 1, 0, 2, 4)
+
+
 class HeadsProjection(Function):
     """x W^T + b split into ``count`` tensors of heads.
 
@@ -66,14 +71,10 @@ class HeadsProjection(Function):
         ###       grad_x = grad_y W, grad_W = grad_y^T x, grad_b = sum of grad_y over rows.
         x, weight = ctx.saved
         num_heads, count, batch_first, has_bias = ctx.settings
-        xp = ctx.xp
         A, B, D = x.shape
-        grad_y = xp.empty((A, B, count, num_heads, weight.shape[0] // (count * num_heads)),
-                          dtype=grads[0].dtype)
-        target = grad_y.transpose(_heads_order(batch_first))        # (c, N, nh, L, hd) view
-        for i, grad in enumerate(grads):
-            target[i] = grad                               # one copy into the y layout
-        grad_y = grad_y.reshape(A * B, weight.shape[0])   # (A*B, c*E)
+        grad_heads = ctx.xp.stack(grads)                  # (c, N, nh, L, hd)
+        grad_y = grad_heads.transpose(_projection_order(batch_first))   # (A, B, c, nh, hd)
+        grad_y = grad_y.reshape(A * B, weight.shape[0])   # (A*B, c*E), laid out as y
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_y @ weight).reshape(A, B, D)   # (A*B, c*E) @ (c*E, D)
@@ -131,6 +132,13 @@ def mha_mask(attn_mask, key_padding_mask, N, num_heads, T, S, dtype):
     Returns None, a bool array or a float array broadcastable to (N, nh, T, S).
     """
     masks = []
+    for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+        if mask is not None and mask.dtype != backend.bool_ and not backend.is_floating(
+                mask.dtype):
+            raise TypeError(f"MultiheadAttention: {name} must be bool (True = that position "
+                            f"is MASKED OUT, PyTorch MHA's sense) or floating (added to the "
+                            f"scores), got dtype {mask.dtype}; for a 0/1 mask with 1 = masked "
+                            "pass mask.bool()")
     if attn_mask is not None:
         data = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
         if data.ndim == 3:
@@ -236,6 +244,20 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: expected query (T, N, E) (or (N, T, E) with "
                              f"batch_first) with E = {self.embed_dim}, got {query.shape}")
         b, l = (0, 1) if self.batch_first else (1, 0)
+        layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        if (key.ndim != 3 or value.ndim != 3 or key.shape[-1] != self.embed_dim
+                or value.shape[-1] != self.embed_dim or key.shape[b] != query.shape[b]
+                or value.shape[b] != query.shape[b] or key.shape[l] != value.shape[l]):
+            raise ValueError(f"MultiheadAttention: query {query.shape}, key {key.shape} and "
+                             f"value {value.shape} do not fit: all are {layout} with "
+                             f"E = {self.embed_dim} and the same batch size N, and key and "
+                             "value have the same length S")
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if t.dtype != self.in_proj_weight.dtype:
+                raise TypeError(f"MultiheadAttention: expected {name} of dtype "
+                                f"{self.in_proj_weight.dtype} (the weights'), got {t.dtype}; "
+                                "cast it with .float()/.double() or the layer with "
+                                ".to(dtype=...)")
         N, T, S = query.shape[b], query.shape[l], key.shape[l]
         if query is key and key is value:                  # self-attention: one fused GEMM
             q, k, v = self._project(query, (0, 3), 3)

@@ -20,8 +20,7 @@ import math
 import minigrad
 from minigrad.nn import Module, Parameter
 from minigrad.nn import init
-from minigrad.tensor import Tensor
-from minigrad import backend
+from minigrad import Tensor, backend
 
 from .cell_base import check_dtype, check_impl
 from .lstm import set_forget_bias_
@@ -111,6 +110,15 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input has {input.shape[-1]} features, expected "
                              f"input_size={self.input_size} (input shape {input.shape})")
+        lstm = self.mode == "lstm"
+        if hx is not None and lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"{name}: hx must be a tuple (h_0, c_0) of two tensors, each "
+                            f"(num_layers * num_directions, N, H), got "
+                            f"{type(hx).__name__}" + (f" of length {len(hx)}" if isinstance(
+                                hx, (tuple, list)) else "") + "; pass lstm(x, (h_0, c_0))")
+        if hx is not None and not lstm and not isinstance(hx, Tensor):
+            raise TypeError(f"{name}: h_0 must be one tensor (num_layers * num_directions, "
+                            f"N, H), got {type(hx).__name__} (a pair (h_0, c_0) is LSTM's)")
         states = () if hx is None else (hx if isinstance(hx, (tuple, list)) else (hx,))
         n = None if input.ndim == 2 else input.shape[0 if self.batch_first else 1]
         expected = (self.num_layers * self.num_directions,
@@ -194,7 +202,7 @@ class RNNBase(Module):
             return None
         xp = backend.array_module(arrays[0])
         data = arrays[0] if len(arrays) == 1 else xp.concatenate(arrays, axis=-1)
-        return Tensor._from_op(xp.ascontiguousarray(data), None, 0)
+        return minigrad.as_tensor(xp.ascontiguousarray(data))
 
     @property
     def gates(self):

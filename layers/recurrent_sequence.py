@@ -7,7 +7,7 @@ three BPTTs from drifting apart, and each kernel stays in its cell's file.
 forward:  1. the input projections of all T steps in one matrix product
              (T*N, D) @ (D, G) -> (T, N, G), before the loop;
           2. the recurrence, one step kernel per step, writing into buffers allocated once
-             (all gates of all steps in one (T, N, G) array, all states in (T+1, N, H));
+             (all states in one (T+1, N, H) array);
 backward: 3. BPTT: the step kernels' backwards in reverse order, carrying dL/dh (and dL/dc)
              from step t to step t-1, every dL/d(pre-activation) kept in one (T, N, G) array;
           4. after the loop, every weight gradient in one matrix product over all T*N rows:
@@ -67,12 +67,6 @@ class Recording:
         return stacked(hs), stacked(cs)
 
 
-def _keep(buffer, result):
-    """A kernel may write into the buffer it was given or return a new array: keep it."""
-    if result is not buffer:
-        buffer[...] = result
-
-
 class RecurrentSequence(Function):
     """(x, h0, c0, W_ih, W_hh, b_ih, b_hh) -> (output, h_n[, c_n]) for one layer, direction.
 
@@ -96,40 +90,32 @@ class RecurrentSequence(Function):
         x_flat = xp.ascontiguousarray(x).reshape(T * N, D)
         # 1. all input projections at once: (T*N, D) @ (D, G) -> (T, N, G); the GRU keeps
         #    b_hh for the hidden projection, where r multiplies it
-        gates = project_inputs(x_flat, w_ih, b_ih, None if mode == "gru" else b_hh)
-        gates = gates.reshape(T, N, G)
-        w_hh_t = xp.ascontiguousarray(w_hh.T)         # (H, G): h (N, H) @ w_hh_t, state on the left
+        x_proj = project_inputs(x_flat, w_ih, b_ih, None if mode == "gru" else b_hh)
+        x_proj = x_proj.reshape(T, N, G)
+        w_hh_t = w_hh.T                               # (H, G): h (N, H) @ w_hh_t, state on the left
         hs = xp.empty((T + 1, N, H), dtype=x.dtype)   # hs[t + 1] = h_t, hs[0] = h0
         hs[0] = 0 if h0 is None else h0
-        if mode == "lstm":
-            cs = xp.empty((T + 1, N, H), dtype=x.dtype)
-            cs[0] = 0 if c0 is None else c0
-            tanh_cs = xp.empty((T, N, H), dtype=x.dtype)
-        elif mode == "gru":
-            h_projs = xp.empty((T, N, G), dtype=x.dtype)
-        # 2. the recurrence; the kernels overwrite gates[t] (pre-activations) in place
+        c = xp.zeros((N, H), dtype=x.dtype) if c0 is None else c0
+        # 2. the recurrence: one step kernel per step
         caches = []
         for t in range(T):
             if mode == "lstm":
-                _, _, cache = lstm_step_forward(gates[t], hs[t], cs[t], w_hh_t,
-                                                out=(gates[t], hs[t + 1], cs[t + 1], tanh_cs[t]))
+                hs[t + 1], c, cache = lstm_step_forward(x_proj[t], hs[t], c, w_hh_t)
             elif mode == "gru":
-                _, cache = gru_step_forward(gates[t], hs[t], w_hh_t, b_hh,
-                                            out=(gates[t], h_projs[t], hs[t + 1]))
+                hs[t + 1], cache = gru_step_forward(x_proj[t], hs[t], w_hh_t, b_hh)
             else:
-                _, cache = rnn_step_forward(gates[t], hs[t], w_hh_t, mode[len("rnn_"):],
-                                            out=hs[t + 1])
+                hs[t + 1], cache = rnn_step_forward(x_proj[t], hs[t], w_hh_t, mode[len("rnn_"):])
             caches.append(cache)
         ctx.mode, ctx.reverse, ctx.recording = mode, reverse, recording
         ctx.save_for_backward(x_flat, w_ih, hs, caches)
         if recording is not None:
-            names = GATE_NAMES[mode]
-            recording.gates = {name: _time_order(gates[:, :, k * H:(k + 1) * H], reverse)
-                               for k, name in enumerate(names)}
+            steps = {name: xp.stack([getattr(cache, name) for cache in caches])   # (T, N, H)
+                     for name in GATE_NAMES[mode]}
+            recording.gates = {name: _time_order(g, reverse) for name, g in steps.items()}
             recording.hidden_grads = recording.cell_grads = None
         output = _time_order(hs[1:], reverse)         # (T, N, H)
         if mode == "lstm":
-            return output, hs[T], cs[T]
+            return output, hs[T], c
         return output, hs[T]
 
     @staticmethod
@@ -147,34 +133,21 @@ class RecurrentSequence(Function):
         G = w_ih.shape[0]
         if ctx.reverse:
             grad_output = grad_output[::-1]           # into step order
-        grad_x_proj = xp.empty((T, N, G), dtype=grad_h_n.dtype)
+        grad_x_proj = xp.empty((T, N, G), dtype=grad_h_n.dtype)      # dL/dx_proj_t of every step
         grad_h_proj = xp.empty_like(grad_x_proj) if mode == "gru" else grad_x_proj
-        # total dL/dh_t (and dL/dc_t) of every step for a Recording; without one, one
-        # reused row: 2 fewer (T, N, H) arrays to allocate (and page in) per backward
-        kept = T if ctx.recording is not None else 1
-        hidden_grads = xp.empty((kept, N, H), dtype=grad_h_n.dtype)
+        hidden_grads = xp.empty((T, N, H), dtype=grad_h_n.dtype)     # total dL/dh_t
         cell_grads = xp.empty_like(hidden_grads) if mode == "lstm" else None
         grad_h_next, grad_c_next = grad_h_n, grad_c_n  # what reaches the last step from h_n, c_n
         for t in reversed(range(T)):
-            grad_h = hidden_grads[t % kept]
-            xp.add(grad_output[t], grad_h_next, out=grad_h)   # from output[t] and from step t+1
-            grad_a = grad_x_proj[t]
+            grad_h = grad_output[t] + grad_h_next      # from output[t] and from step t+1
+            hidden_grads[t] = grad_h
             if mode == "lstm":
-                grad_c = cell_grads[t % kept]
-                result = lstm_step_backward(grad_h, grad_c_next, caches[t], out=(grad_a, grad_c))
-                _keep(grad_a, result[0])
-                _keep(grad_c, result[3])
-                grad_h_next, grad_c_next = result[1], result[2]
+                grad_x_proj[t], grad_h_next, grad_c_next, cell_grads[t] = lstm_step_backward(
+                    grad_h, grad_c_next, caches[t])
             elif mode == "gru":
-                grad_a_h = grad_h_proj[t]
-                result = gru_step_backward(grad_h, caches[t], out=(grad_a, grad_a_h))
-                _keep(grad_a, result[0])
-                _keep(grad_a_h, result[1])
-                grad_h_next = result[2]
+                grad_x_proj[t], grad_h_proj[t], grad_h_next = gru_step_backward(grad_h, caches[t])
             else:
-                result = rnn_step_backward(grad_h, caches[t], out=grad_a)
-                _keep(grad_a, result[0])
-                grad_h_next = result[1]
+                grad_x_proj[t], grad_h_next = rnn_step_backward(grad_h, caches[t])
         # all steps' weight gradients at once: (G, T*N) @ (T*N, D) and (G, T*N) @ (T*N, H)
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = projection_grads(
             ctx, grad_x_proj.reshape(T * N, G), x_flat, w_ih, grad_h_proj.reshape(T * N, G),

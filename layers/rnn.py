@@ -19,7 +19,7 @@ from typing import NamedTuple
 from minigrad import backend
 from minigrad.function import Function
 
-from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads, tanh_
+from .cell_base import RecurrentCellBase, check_impl, project_inputs, projection_grads
 
 __all__ = ["RNNCache", "rnn_step_forward", "rnn_step_backward", "RNNCellFunction", "RNNCell"]
 
@@ -34,7 +34,7 @@ class RNNCache(NamedTuple):
     nonlinearity: str      # "tanh" or "relu"
 
 
-def rnn_step_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", out=None):
+def rnn_step_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh"):
     """One RNN step.
 
     Inputs:
@@ -42,41 +42,33 @@ def rnn_step_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", out=None):
         h_prev: (N, H) h_{t-1}
         w_hh_t: (H, H) W_hh^T (the state stays on the left: h_prev @ w_hh_t)
         nonlinearity: "tanh" or "relu"
-        out: optional (N, H) array that receives h_t (a row of the sequence's buffer)
     Returns h_t (N, H) and an RNNCache.
     """
     xp = backend.array_module(x_proj_t)
-    h = xp.matmul(h_prev, w_hh_t, out=out)            # (N, H) @ (H, H) -> (N, H)
-    h += x_proj_t                                     # a_t, in the output's memory
+    a = x_proj_t + h_prev @ w_hh_t                    # (N, H) @ (H, H) -> (N, H)
     if nonlinearity == "tanh":
-        tanh_(h)
+        h = xp.tanh(a)
     else:
-        xp.maximum(h, 0, out=h)
+        h = xp.maximum(a, 0)
     return h, RNNCache(h, h_prev, w_hh_t, nonlinearity)
 
 
-def rnn_step_backward(grad_h, cache, out=None):
+def rnn_step_backward(grad_h, cache):
     """The gradients of one RNN step.
 
     Inputs:
         grad_h: (N, H) dL/dh_t, total (from the output at t and from step t+1); not changed
         cache: the RNNCache of the step
-        out: optional (N, H) array that receives dL/da_t
     Returns grad_a (N, H) = dL/dx_proj_t, and grad_h_prev (N, H) = dL/dh_{t-1} through this step.
     """
     ### BEGIN SOLUTION hw2.rnn_step
     ### TODO: from grad_h (N, H) compute grad_a = dL/da_t (N, H) and grad_h_prev (N, H).
     ###       h = tanh(a): da = dh (1 - h^2); h = relu(a): da = dh [h > 0]; a = x_proj + h_prev W_hh^T.
-    ###       Write grad_a into `out` when it is given.
-    xp = backend.array_module(grad_h)
     h, h_prev, w_hh_t, nonlinearity = cache
-    grad_a = xp.empty_like(grad_h) if out is None else out
     if nonlinearity == "tanh":
-        xp.multiply(h, h, out=grad_a)                 # tanh'(a) = 1 - tanh(a)^2 = 1 - h^2
-        xp.subtract(1.0, grad_a, out=grad_a)
-        grad_a *= grad_h
+        grad_a = grad_h * (1 - h * h)                 # tanh'(a) = 1 - tanh(a)^2 = 1 - h^2
     else:
-        xp.multiply(grad_h, h > 0, out=grad_a)        # relu'(a) = [a > 0] = [h > 0]
+        grad_a = grad_h * (h > 0)                     # relu'(a) = [a > 0] = [h > 0]
     grad_h_prev = grad_a @ w_hh_t.T                   # (N, H) @ (H, H) -> (N, H)
     return grad_a, grad_h_prev
     ### END SOLUTION

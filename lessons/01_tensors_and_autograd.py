@@ -5,7 +5,7 @@
 # gradients, and can we trust the numbers it gives?
 #
 # A minigrad `Tensor` holds an array. When at least one input has `requires_grad=True`, every
-# op also records a *node* in a graph: which Function ran and which tensors it read. Calling
+# op also records a *node* in a graph: which Function ran and where each input came from. Calling
 # `.backward()` on the result walks that graph from the output back to the inputs (the
 # *leaves*), and each node's hand-written `backward` turns the gradient of its output into
 # gradients of its inputs: the chain rule, one op at a time. What reaches a leaf is added to
@@ -23,7 +23,12 @@ import numpy as np
 import minigrad
 from lessons._shared import markdown_table, setup
 
-opts = setup("01")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("01", quick=QUICK)
 plt = opts.pyplot()
 TOLERANCE = 1e-6      # what "autograd equals the hand derivative" means in this lesson (float64)
 
@@ -106,10 +111,10 @@ print(f"\nLargest difference over all {sum(np.size(h) for h in by_hand.values())
 # ## 2. The graph autograd recorded
 #
 # `f.grad_fn` is the node of the op that made `f`. A node keeps *edges*, one per input, saying
-# where that input's gradient goes: to a leaf tensor (whose `.grad` accumulates), to
-# `(node, output index)` of the op that made the input, or nowhere (`None`: a constant, or a
-# plain number such as the 2 in `x ** 2`). A node does not keep its input tensors, only what
-# its backward saved. `backward` visits the nodes in reverse topological order, without
+# where that input's gradient goes: a pair `(node, output index)`, the op that made the input
+# and which of its outputs it was, where a leaf tensor is its own node (`(x, 0)`: its `.grad`
+# accumulates), or nowhere (`None`: a constant, or a plain number such as the 2 in `x ** 2`).
+# A node does not keep its input tensors' arrays, only what its backward saved. `backward` visits the nodes in reverse topological order, without
 # recursion. Here is the graph of $f$, printed from the output down; the walk uses an explicit
 # stack, as the engine does.
 
@@ -123,13 +128,13 @@ def graph_lines(root):
     """One line per node or leaf behind tensor ``root``, indented by its depth below it."""
     lines, stack = [], [(root.grad_fn, 0)]
     while stack:
-        edge, depth = stack.pop()
+        node, depth = stack.pop()
         indent = "    " * depth
-        if not isinstance(edge, minigrad.Context):            # a leaf tensor
-            lines.append(f"{indent}{leaf_names.get(id(edge), 'leaf')}  (leaf: .grad accumulates here)")
+        if isinstance(node, minigrad.Tensor):                 # a leaf is its own node
+            lines.append(f"{indent}{leaf_names.get(id(node), 'leaf')}  (leaf: .grad accumulates here)")
             continue
-        lines.append(f"{indent}{node_names.get(id(edge), '?')}  <- {edge.name}Backward")
-        children = [e[0] if isinstance(e, tuple) else e for e in edge.edges if e is not None]
+        lines.append(f"{indent}{node_names.get(id(node), '?')}  <- {node.name}Backward")
+        children = [edge[0] for edge in node.edges if edge is not None]   # (node, index)
         stack.extend((child, depth + 1) for child in reversed(children))
     return lines
 

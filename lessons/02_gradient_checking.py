@@ -26,7 +26,12 @@ import minigrad
 from minigrad import Function, GradcheckError, gradcheck, numerical_grad, rel_error
 from lessons._shared import markdown_table, setup
 
-opts = setup("02")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("02", quick=QUICK)
 plt = opts.pyplot()
 
 # %% [markdown]

@@ -29,7 +29,12 @@ from lessons._charlm import (CharLM, bits, load_corpus, sample, single_thread_bl
 from lessons._shared import markdown_table, setup
 from layers import RNN
 
-opts = setup("03")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("03", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 

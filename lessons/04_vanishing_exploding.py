@@ -28,7 +28,12 @@ from lessons._charlm import single_thread_blas
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import BASELINE_MSE, adding_problem
 
-opts = setup("04")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("04", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 
@@ -238,6 +243,13 @@ print(("Without clipping the training diverged: " + (f"the loss became inf/NaN a
          f"{LR * MAX_NORM:g} and the loss stayed finite (last 20 steps: {clipped['final_loss']:.3g}, "
          f"predicting the mean gives {BASELINE_MSE:.3g})." if not clipped["diverged"]
          else "Even with clipping the training diverged: lower the learning rate."))
+if not clipped["diverged"] and clipped["final_loss"] > BASELINE_MSE:
+    print(f"Finite is not learned: the clipped run ends at {clipped['final_loss']:.3g}, above the "
+          f"{BASELINE_MSE:.3g} of always answering 1: in {train_steps} SGD steps of lr {LR} the "
+          "clipped RNN has not even found the mean answer (every step is at most "
+          f"{LR * MAX_NORM:g} long, and a chaotic W_hh = {RADIUS} x orthogonal makes its loss "
+          "surface rough). Clipping makes training safe, not successful; lesson 7 shows what "
+          "does learn this task (gated cells, Adam, more steps).")
 
 # %% [markdown]
 # Clipping cures explosion: it bounds every step. It does nothing for vanishing gradients:

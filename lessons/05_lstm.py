@@ -28,7 +28,12 @@ from lessons._charlm import (CharLM, load_corpus, single_thread_blas, smooth, tr
                              unigram_entropy)
 from lessons._shared import markdown_table, setup
 
-opts = setup("05")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("05", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 
@@ -39,7 +44,8 @@ single_thread_blas()
 # hidden size H, loss $L = \langle h_{T-1}, u \rangle$ on the last step only, float64. Both
 # layers keep PyTorch's initialisation, $U(-1/\sqrt H, 1/\sqrt H)$ for every weight; the
 # LSTM's forget-gate bias is then set to 0, 1 or 3 (`forget_bias=`), so the forget gate
-# starts near $\sigma(0) = 0.5$, $\sigma(1) = 0.73$ or $\sigma(3) = 0.95$.
+# starts near $\sigma(0) = 0.5$, $\sigma(1) = 0.73$ or $\sigma(3) = 0.95$. The first LSTM row
+# keeps the layer's own default, PyTorch's init (every bias uniform too, so f starts near 0.5).
 # *Gradient reach* is $\|\partial L/\partial h_0\| / \|\partial L/\partial h_{T-1}\|$ (and the
 # same for $c$). Along the cell path alone it would be $\prod_t f_t \approx \bar f^{\,99}$.
 
@@ -74,9 +80,14 @@ def reach(norms):
     return float(norms[0] / norms[-1])
 
 
+# Every layer starts from the same seed: the forget-bias-1 LSTM here is the very layer that
+# section 2 scales by x1, so the two tables show one reach, not two from two weight draws.
 minigrad.manual_seed(opts.seed)
 models = {"RNN (tanh)": measure(RNN(D, H, dtype="float64"))}
+minigrad.manual_seed(opts.seed)
+models["LSTM, PyTorch's init"] = measure(LSTM(D, H, dtype="float64"))   # the layer's default
 for bias in FORGET_BIASES:
+    minigrad.manual_seed(opts.seed)
     models[f"LSTM, forget bias {bias:g}"] = measure(LSTM(D, H, dtype="float64", forget_bias=bias))
 
 rows = []
@@ -124,7 +135,7 @@ for k, (name, m) in enumerate(models.items()):
         axes[1].semilogy(distance, m["f"] ** distance, color=f"C{k}", linestyle=":", linewidth=1)
 axes[1].plot([], [], color="0.3", linestyle=":", label="mean f ^ distance")
 for k, (scale, m) in enumerate(large.items()):
-    axes[2].semilogy(distance, m["h"] / m["h"][-1], color=f"C{k + 4}",
+    axes[2].semilogy(distance, m["h"] / m["h"][-1], color=f"C{k + len(models)}",
                      label=f"weights x {scale:g}: {reach(m['h']):.0e}")
 titles = ("dL/dh_t: RNN vs LSTM", "dL/dc_t: the LSTM's cell path", "LSTM (forget bias 1), larger weights")
 ylabels = ("||dL/dh_t|| / ||dL/dh_{T-1}||", "||dL/dc_t|| / ||dL/dc_{T-1}||", "||dL/dh_t|| / ||dL/dh_{T-1}||")
@@ -253,6 +264,8 @@ opts.save_json("results", {
     "gradient_reach": {name: {"h": reach(m["h"]), "c": None if m["c"] is None else reach(m["c"]),
                               "mean_forget_gate": m["f"]} for name, m in models.items()},
     "rnn_reach": rnn_reach,
+    "lstm_reach_pytorch_init": reach(models["LSTM, PyTorch's init"]["h"]),
+    "mean_forget_gate_pytorch_init": models["LSTM, PyTorch's init"]["f"],
     "lstm_reach_by_forget_bias": {f"{b:g}": reach(models[f"LSTM, forget bias {b:g}"]["h"]) for b in FORGET_BIASES},
     "lstm_cell_reach_by_forget_bias": {f"{b:g}": reach(models[f"LSTM, forget bias {b:g}"]["c"]) for b in FORGET_BIASES},
     "mean_forget_gate_by_bias": {f"{b:g}": models[f"LSTM, forget bias {b:g}"]["f"] for b in FORGET_BIASES},
@@ -285,6 +298,7 @@ opts.save_json("results", {
 #    Did training move it up or down from $\sigma(1) = 0.73$?
 # 3. Set the input gate's bias to -3 (`bias_ih_l0[:H]`). What happens to the cell state, and
 #    to the training loss?
-# 4. Build the "coupled" LSTM, $i = 1 - f$ (as in the GRU): which line of `lstm_step_forward`
-#    changes? What does it do to the parameter count?
+# 4. Build the "coupled" LSTM, $i = 1 - f$ (as in the GRU): in `lstm_step_forward` the line
+#    `i = sigmoid(a[:, :H])` becomes `i = 1 - f`. What changes in `lstm_step_backward`, and in
+#    the parameter count?
 # 5. At which weight scale k between 3 and 10 does the reach first exceed 1?

@@ -27,7 +27,12 @@ from lessons._charlm import (CharLM, load_corpus, single_thread_blas, smooth, tr
                              unigram_entropy)
 from lessons._shared import markdown_table, setup
 
-opts = setup("06")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("06", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 
@@ -145,7 +150,7 @@ table = []
 for name, histories in runs.items():
     finals = [h["val_loss"][-1] for h in histories]
     table.append([name, histories[0]["parameters"], np.mean([h["val_loss"][0] for h in histories]),
-                  float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else float("nan"),
+                  float(np.mean(finals)), float(np.std(finals)) if len(finals) > 1 else "- (one seed)",
                   np.mean([1e3 * h["seconds"] / settings["steps"] for h in histories])])
 print(markdown_table(["model", "parameters", "val loss at start", f"val loss after {settings['steps']} steps",
                       "std over seeds", "ms per training step"], table))

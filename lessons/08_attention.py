@@ -37,7 +37,12 @@ from lessons._gru_attention_model import DateTranslator
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks.dates import decode_targets, encode_sources, render
 
-opts = setup("08")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("08", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()        # small matrices: one BLAS thread is faster (see lessons/_charlm.py)
 started = time.perf_counter()

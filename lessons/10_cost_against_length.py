@@ -2,7 +2,7 @@
 # # Lesson 10: Cost against length
 #
 # **Question.** How do the time and the memory of one training step grow with the sequence
-# length T, for an RNN, an LSTM and a Transformer encoder layer, and where do they cross?
+# length T, for an RNN, an LSTM, a GRU and a Transformer encoder layer, and where do they cross?
 #
 # Two ways of mixing information along a sequence, two cost laws:
 #
@@ -16,7 +16,8 @@
 #   and the memory of those scores are *quadratic* in T; but all T rows are computed in one
 #   batched matrix product, so the critical path is one step per layer, whatever T.
 #
-# We measure both laws on this machine: the best time of a few forward + backward passes, and
+# We measure both laws on this machine: the time of a forward + backward pass (the median over
+# several rounds, with the spread of the slopes the rounds give), and
 # the peak memory traced by Python's `tracemalloc` (NumPy reports its allocations to it), for T
 # from tens to thousands, fit the slope on log-log axes (slope 1 = linear, 2 = quadratic), and
 # find where the curves cross. The memory is host memory: run this lesson on the CPU.
@@ -30,12 +31,17 @@ import time
 import numpy as np
 
 import minigrad
-from layers import LSTM, RNN, TransformerEncoderLayer
+from layers import GRU, LSTM, RNN, TransformerEncoderLayer
 from lessons._charlm import single_thread_blas
 from lessons._measure import MiB, traced_peak
 from lessons._shared import markdown_table, progress, setup
 
-opts = setup("10")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("10", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()      # one BLAS thread: the comparison is of algorithms, not of thread pools
 
@@ -51,8 +57,8 @@ single_thread_blas()      # one BLAS thread: the comparison is of algorithms, no
 # would take N * nh * T^2 * 4 bytes, so it is skipped wherever those exceed a cap (and says so).
 
 # %%
-MODELS = ("RNN", "LSTM", "Transformer")
-COLORS = {"RNN": "C0", "LSTM": "C1", "Transformer": "C3"}
+MODELS = ("RNN", "LSTM", "GRU", "Transformer")
+COLORS = {"RNN": "C0", "LSTM": "C1", "GRU": "C2", "Transformer": "C3"}
 NUM_HEADS = 2
 if opts.quick:
     LENGTHS = [32, 64, 128, 256, 512, 1024]
@@ -71,6 +77,8 @@ def make_model(name):
         return RNN(E, E)
     if name == "LSTM":
         return LSTM(E, E)
+    if name == "GRU":
+        return GRU(E, E)
     return TransformerEncoderLayer(E, NUM_HEADS, dim_feedforward=4 * E, dropout=0.0)
 
 
@@ -82,11 +90,12 @@ def attention_bytes(T):
 # %% [markdown]
 # ## 2. Measuring one training step
 #
-# Time: the best of several runs, not the mean: on a shared machine other programs only ever
-# make a run slower, so the minimum is the closest to what the step itself costs. The runs go
-# in `ROUNDS` rounds over all lengths (32, 64, ..., then again), so that a burst of load hits
-# every length alike instead of spoiling one of them; in each round a length runs until
-# `MIN_SECONDS` have passed (short steps run several times). We keep two clocks: wall time
+# Time: the runs go in `ROUNDS` rounds over all lengths (32, 64, ..., then again), so that a
+# burst of load hits every length alike instead of spoiling one of them; in each round a
+# length runs until `MIN_SECONDS` have passed (short steps run several times) and keeps its
+# best run (other programs only ever make a run slower). A length's time is the **median** of
+# its rounds, and each round also gives its own slope: the exponent is the median of those
+# slopes, and their spread (smallest to largest) says how far to trust it. We keep two clocks: wall time
 # (what you wait) and this process's CPU time (`time.process_time`, the work done: a busy
 # machine inflates it much less; with one BLAS thread the two agree on an idle machine).
 #
@@ -119,8 +128,8 @@ def random_tensor(T, requires_grad=False):
                            requires_grad=requires_grad)
 
 
-seconds = {name: {} for name in MODELS}        # wall-clock time
-cpu_seconds = {name: {} for name in MODELS}    # this process's CPU time
+round_seconds = {name: {} for name in MODELS}       # T -> [one best wall time per round]
+round_cpu_seconds = {name: {} for name in MODELS}   # T -> [one best CPU time per round]
 peaks = {name: {} for name in MODELS}
 skipped = [T for T in LENGTHS if attention_bytes(T) > ATTENTION_CAP]
 for name in MODELS:
@@ -130,10 +139,13 @@ for name in MODELS:
     for _ in progress(range(ROUNDS), desc=f"{name}, rounds over T"):
         for T in lengths:
             wall, cpu = best_times(model, *data[T])
-            seconds[name][T] = min(wall, seconds[name].get(T, math.inf))
-            cpu_seconds[name][T] = min(cpu, cpu_seconds[name].get(T, math.inf))
+            round_seconds[name].setdefault(T, []).append(wall)
+            round_cpu_seconds[name].setdefault(T, []).append(cpu)
     for T in lengths:
         _, peaks[name][T] = traced_peak(training_step, model, *data[T])   # one step's peak
+seconds = {m: {T: float(np.median(v)) for T, v in by_T.items()} for m, by_T in round_seconds.items()}
+cpu_seconds = {m: {T: float(np.median(v)) for T, v in by_T.items()}
+               for m, by_T in round_cpu_seconds.items()}
 if skipped:
     print(f"Transformer skipped at T = {skipped}: its attention weights alone would take "
           f"{attention_bytes(skipped[0]) / MiB:,.0f} MiB or more (cap {ATTENTION_CAP / MiB:,.0f} MiB)")
@@ -158,10 +170,34 @@ def fit_exponent(values):
     return float(b), float(math.exp(log_a))
 
 
-exponents = {m: {"time": fit_exponent(seconds[m])[0], "cpu_time": fit_exponent(cpu_seconds[m])[0],
-                 "memory": fit_exponent(peaks[m])[0]} for m in MODELS}
-print(markdown_table(["model", "wall-time exponent", "CPU-time exponent", "memory exponent", "fitted on T"],
-                     [[m, f"{exponents[m]['time']:.2f}", f"{exponents[m]['cpu_time']:.2f}",
+def round_slopes(by_round):
+    """One slope per round: each round's times fitted on their own."""
+    return [fit_exponent({T: times[r] for T, times in by_round.items()})[0] for r in range(ROUNDS)]
+
+
+def exponent_and_spread(by_round):
+    """(median, smallest, largest) of the rounds' slopes: the exponent and its spread."""
+    slopes = round_slopes(by_round)
+    return float(np.median(slopes)), (float(min(slopes)), float(max(slopes)))
+
+
+exponents = {}
+for m in MODELS:
+    time_exponent, time_spread = exponent_and_spread(round_seconds[m])
+    cpu_exponent, cpu_spread = exponent_and_spread(round_cpu_seconds[m])
+    exponents[m] = {"time": time_exponent, "cpu_time": cpu_exponent,
+                    "memory": fit_exponent(peaks[m])[0],       # one traced run: no noise to spread
+                    "time_spread": time_spread, "cpu_time_spread": cpu_spread}
+
+
+def with_spread(m, kind):
+    low, high = exponents[m][f"{kind}_spread"]
+    return f"{exponents[m][kind]:.2f} ({low:.2f}-{high:.2f})"
+
+
+print(markdown_table(["model", "wall-time exponent (spread over rounds)", "CPU-time exponent",
+                      "memory exponent", "fitted on T"],
+                     [[m, with_spread(m, "time"), with_spread(m, "cpu_time"),
                        f"{exponents[m]['memory']:.2f}", str(sorted(seconds[m])[-FIT_POINTS:])]
                       for m in MODELS]))
 
@@ -192,7 +228,7 @@ def crossing(first, second):
 
 
 crossovers = {}
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind, data in (("time", seconds), ("cpu_time", cpu_seconds), ("memory", peaks)):
         crossovers[f"{recurrent} {kind}"] = crossing(data[recurrent], data["Transformer"])
 
@@ -220,7 +256,7 @@ def describe_crossing(recurrent, kind):
     return f"the {label} curves cross but end with the Transformer below ({ends})"
 
 
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind in ("time", "cpu_time", "memory"):
         print(f"{recurrent}, {KIND_LABELS[kind]}: {describe_crossing(recurrent, kind)}")
 
@@ -237,17 +273,17 @@ for m in MODELS:
 ax_mem.loglog(LENGTHS, [attention_bytes(T) / MiB for T in LENGTHS], ":", color="0.4",
               label="one (N, nh, T, T) float32 array")
 for ax, kind in ((ax_time, "time"), (ax_mem, "memory")):
-    for recurrent in ("RNN", "LSTM"):
+    for recurrent in ("RNN", "LSTM", "GRU"):
         T_cross = crossovers[f"{recurrent} {kind}"]
         if T_cross is not None:
             ax.axvline(T_cross, color=COLORS[recurrent], linestyle=":", linewidth=1)
             ax.annotate(f"Transformer > {recurrent}\nT ~ {T_cross:,.0f}", (T_cross, ax.get_ylim()[1]),
-                        xytext=(3, -28 if recurrent == "RNN" else -52), textcoords="offset points",
+                        xytext=(3, {"RNN": -28, "LSTM": -52, "GRU": -76}[recurrent]), textcoords="offset points",
                         fontsize=8, color=COLORS[recurrent])
     ax.set_xlabel("sequence length T (steps)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower right")
-ax_time.set_ylabel("ms per training step (best of runs)")
+ax_time.set_ylabel("ms per training step (median of rounds)")
 ax_time.set_title("Time of forward + backward")
 ax_mem.set_ylabel("peak traced memory (MiB)")
 ax_mem.set_title("Memory of forward + backward")
@@ -270,7 +306,8 @@ opts.savefig(fig, "cost_vs_length")
 # %%
 # import_module: `layers.attention` as an attribute is the function layers/__init__ re-exports
 KERNELS = {importlib.import_module("layers.recurrent_sequence"): ("rnn_step_forward", "rnn_step_backward",
-                                       "lstm_step_forward", "lstm_step_backward"),
+                                       "lstm_step_forward", "lstm_step_backward",
+                                       "gru_step_forward", "gru_step_backward"),
            importlib.import_module("layers.attention"): ("attention_forward", "attention_backward")}
 
 
@@ -316,22 +353,32 @@ print(markdown_table(["model (1 layer)", "T", "sequential kernel calls, forward"
 
 # %%
 T_long = max(T for T in LENGTHS if T in seconds["Transformer"])
+def growth_word(exponent):
+    """What a measured exponent says, in words (the text must agree with the number)."""
+    if exponent < 1.2:
+        return "about linear"
+    if exponent < 1.8:
+        return "between linear and quadratic: the T^2 term does not rule yet at these lengths"
+    return "about quadratic"
+
+
 conclusions = []
-for m in ("RNN", "LSTM"):
+for m in ("RNN", "LSTM", "GRU"):
     per_step_us = 1e6 * seconds[m][LENGTHS[-1]] / LENGTHS[-1]
     conclusions.append(
-        f"{m}: time grows as T^{exponents[m]['time']:.2f} and memory as T^{exponents[m]['memory']:.2f} "
+        f"{m}: time grows as T^{with_spread(m, 'time')} and memory as T^{exponents[m]['memory']:.2f} "
         f"(linear: a fixed cost per step, {per_step_us:.0f} us and "
         f"{peaks[m][LENGTHS[-1]] / LENGTHS[-1] / 1024:.1f} KiB per step at T = {LENGTHS[-1]:,}); "
         f"its critical path is {critical_path[m][PATH_LENGTHS[-1]]['forward']} forward steps at "
         f"T = {PATH_LENGTHS[-1]}: one per time step.")
 conclusions.append(
-    f"Transformer: time grows as T^{exponents['Transformer']['time']:.2f} and memory as "
-    f"T^{exponents['Transformer']['memory']:.2f} on the longest lengths (quadratic: the (T, T) "
-    f"scores; one (N, nh, T, T) float32 array is {attention_bytes(T_long) / MiB:,.0f} MiB at "
+    f"Transformer: time grows as T^{with_spread('Transformer', 'time')} "
+    f"({growth_word(exponents['Transformer']['time'])}) and memory as "
+    f"T^{exponents['Transformer']['memory']:.2f} ({growth_word(exponents['Transformer']['memory'])}) "
+    f"on the longest lengths (the (T, T) scores; one (N, nh, T, T) float32 array is {attention_bytes(T_long) / MiB:,.0f} MiB at "
     f"T = {T_long:,}, of a {peaks['Transformer'][T_long] / MiB:,.0f} MiB peak); its critical path is "
     f"{critical_path['Transformer'][PATH_LENGTHS[-1]]['forward']} attention call per layer, whatever T.")
-for recurrent in ("RNN", "LSTM"):
+for recurrent in ("RNN", "LSTM", "GRU"):
     for kind in ("time", "cpu_time", "memory"):
         conclusions.append(f"{recurrent} against Transformer, {KIND_LABELS[kind]}: "
                            f"{describe_crossing(recurrent, kind)}.")
@@ -348,11 +395,15 @@ opts.save_json("results", {
     "settings": {"N": N, "hidden_size": E, "d_model": E, "num_heads": NUM_HEADS,
                  "dim_feedforward": 4 * E, "lengths": LENGTHS, "rounds": ROUNDS, "min_seconds": MIN_SECONDS,
                  "fit_points": FIT_POINTS, "attention_cap_bytes": ATTENTION_CAP,
-                 "time": "best of runs, seconds", "memory": "tracemalloc peak, bytes"},
+                 "time": "median over rounds of each round's best run, seconds",
+                 "memory": "tracemalloc peak, bytes"},
     "models": {m: {"T": sorted(seconds[m]), "seconds": [seconds[m][T] for T in sorted(seconds[m])],
                    "cpu_seconds": [cpu_seconds[m][T] for T in sorted(seconds[m])],
                    "peak_bytes": [peaks[m][T] for T in sorted(peaks[m])],
+                   "seconds_by_round": [round_seconds[m][T] for T in sorted(seconds[m])],
                    "time_exponent": exponents[m]["time"], "cpu_time_exponent": exponents[m]["cpu_time"],
+                   "time_exponent_spread": exponents[m]["time_spread"],
+                   "cpu_time_exponent_spread": exponents[m]["cpu_time_spread"],
                    "memory_exponent": exponents[m]["memory"],
                    "critical_path": {str(T): c for T, c in critical_path[m].items()},
                    "sequential_steps_per_layer": critical_path[m][PATH_LENGTHS[-1]]["forward"],

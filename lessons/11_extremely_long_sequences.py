@@ -13,7 +13,8 @@
 #    start. Memory O(k), whatever the length. Price: no gradient reaches back more than k steps.
 # 2. **Memory-efficient attention** (`layers/efficient_attention.py`): read keys in blocks
 #    with an online softmax; the T x T weights are never stored. Memory O(T * hd + block^2).
-#    Price: none in what it computes (it is exact); the time is still O(T^2).
+#    Price: none in what it computes (it is exact); the work is still O(T^2) scores (section 4
+#    measures how the time grows at the lengths we can run).
 # 3. **Sliding-window attention**: each query sees only the last `window` keys. Time and
 #    memory O(T * window). Price: a dependency farther back than the window is invisible.
 #
@@ -40,7 +41,12 @@ from lessons._measure import MiB, is_tracing, start_tracing, stop_tracing, trace
 from lessons._shared import markdown_table, progress, setup
 from lessons.tasks import CharVocab, stdlib_text, streams
 
-opts = setup("11")
+# %% tags=["parameters"]
+QUICK = None   # in a notebook: True for the quick run, False for the full one; None leaves
+               # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
+
+# %%
+opts = setup("11", quick=QUICK)
 plt = opts.pyplot()
 QUICK = opts.quick
 
@@ -182,9 +188,21 @@ for piece in chunks(x_reach, K_REACH):
 reach_tbptt = np.abs(x_reach.grad.numpy()).sum(axis=(1, 2))[::-1]
 farthest_full = int(np.nonzero(reach_full)[0].max())
 farthest_tbptt = int(np.nonzero(reach_tbptt)[0].max())
+VANISHED = 1e-3                        # 1,000x weaker than at the loss's own step: too little to learn from
+relative_full = reach_full / reach_full[0]                               # 1 at distance 0
+vanished_from = int(np.argmax(relative_full < VANISHED)) if (relative_full < VANISHED).any() else None
 print(f"farthest input step with a nonzero gradient: full BPTT {farthest_full} steps back "
       f"(|grad| there {reach_full[farthest_full]:.1e}); TBPTT k={K_REACH}: {farthest_tbptt} steps back, "
       f"exactly 0 beyond")
+print(f"full BPTT's gradient relative to distance 0: {relative_full[K_REACH]:.1e} at distance "
+      f"{K_REACH} (where TBPTT cuts), {relative_full[farthest_full]:.1e} at {farthest_full}; below "
+      f"{VANISHED:g} from distance {vanished_from} on")
+truncation_cost = (
+    f"nearly nothing here: full BPTT's own gradient is already below {VANISHED:g} from "
+    f"{vanished_from} steps back (k = {K_REACH}), {relative_full[farthest_full]:.0e} at "
+    f"{farthest_full} steps" if vanished_from is not None and vanished_from <= K_REACH else
+    f"the gradient from {K_REACH} to {vanished_from or farthest_full} steps back, where full "
+    f"BPTT still has {relative_full[K_REACH]:.1e} of the last step's")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 distance = np.arange(T_REACH)
@@ -217,9 +235,13 @@ attn_lengths = [1024, 2048, 4096, 16384] if QUICK else [1024, 4096, 16384, 65536
 plain_cap = 64 * MiB if QUICK else 2 ** 30
 
 
+REPEATS = 3                            # timed runs per length (median, and a spread of slopes)
+
+
 def attention_step(fn, T, **kwargs):
-    """(seconds, peak bytes) of fn(q, k, v) forward and backward at length T (inputs made
-    before tracing; their own 3 T hd floats are not counted)."""
+    """(median seconds, peak bytes, [seconds of each run]) of fn(q, k, v) forward and backward
+    at length T: REPEATS untimed-by-tracing runs for the time (tracemalloc slows Python down
+    ~3x), one traced run for the peak (inputs made before tracing are not counted)."""
     q, k, v = (minigrad.tensor(opts.rng.standard_normal((1, 1, T, HD)).astype(np.float32),
                                requires_grad=True) for _ in range(3))
     grad_out = minigrad.tensor(opts.rng.standard_normal((1, 1, T, HD)).astype(np.float32))
@@ -229,7 +251,9 @@ def attention_step(fn, T, **kwargs):
         out = fn(q, k, v, **kwargs)
         out.backward(grad_out)
         return time.perf_counter() - start
-    return traced_peak(run)
+    times = [run() for _ in range(REPEATS)]
+    _, peak = traced_peak(run)
+    return float(np.median(times)), peak, times
 
 
 attn = {"plain": {}, "efficient": {}}
@@ -253,6 +277,27 @@ for T in attn_lengths:
                       f"{attn['efficient'][T][0]:.2f}", f"{attn['efficient'][T][1] / MiB:.1f}"])
 print(markdown_table(["T", "T x T weights (MiB)", "plain time (s)", "plain peak (MiB)",
                       "efficient time (s)", "efficient peak (MiB)"], rows_attn))
+def time_exponent(data, run=None):
+    """Slope of log(time) against log(T) over the longest 3 lengths: the median times, or
+    run number ``run`` alone."""
+    Ts = sorted(data)[-3:]
+    times = [data[T][0] if run is None else data[T][2][run] for T in Ts]
+    return float(np.polyfit(np.log(Ts), np.log(times), 1)[0])
+
+
+def growth_word(exponent):
+    """What a measured exponent says, in words (the text must agree with the number)."""
+    if exponent < 1.2:
+        return "about linear"
+    if exponent < 1.8:
+        return "between linear and quadratic at these lengths"
+    return "about quadratic"
+
+
+eff_exponent = time_exponent(attn["efficient"])
+eff_spread = [time_exponent(attn["efficient"], r) for r in range(REPEATS)]
+print(f"memory-efficient attention's time grows as T^{eff_exponent:.2f} (one slope per run: "
+      f"{min(eff_spread):.2f}-{max(eff_spread):.2f}): {growth_word(eff_exponent)}")
 eff_peak = attn["efficient"][T_MAX][1]
 print(f"memory-efficient attention at T = {T_MAX:,}: peak {eff_peak / MiB:.1f} MiB, "
       f"{full_weights / eff_peak:,.0f}x less than the {full_weights / 2 ** 30:g} GiB of the full "
@@ -323,7 +368,7 @@ opts.savefig(fig, "attention_vs_T")
 
 # %%
 opts.save_json("results", {
-    "quick": QUICK,
+    "quick": QUICK,       # "mode" and "seed" are added by save_json
     "tbptt": {"k": K, "n_streams": N_STREAMS, "hidden": HIDDEN, "stream_steps": STREAM_STEPS,
               "seconds": tbptt_seconds, "loss_first_tenth": loss_start, "loss_last_tenth": loss_end,
               "peak_bytes_by_length": {str(s): tbptt_peaks[s] for s in checkpoints},
@@ -333,18 +378,26 @@ opts.save_json("results", {
                   "extrapolated_bytes_by_length": {str(s): intercept + slope * s
                                                    for s in checkpoints + [100_000]}},
     "gradient_reach": {"T": T_REACH, "k": K_REACH, "farthest_full": farthest_full,
-                       "farthest_tbptt": farthest_tbptt},
+                       "farthest_tbptt": farthest_tbptt,
+                       "full_relative_at_k": float(relative_full[K_REACH]),
+                       "full_relative_at_farthest": float(relative_full[farthest_full]),
+                       "vanished_threshold": VANISHED, "full_vanished_from": vanished_from,
+                       "truncation_loses": truncation_cost},
     "attention": {"head_size": HD, "block_size": BLOCK, "causal": True,
                   "plain_cap_bytes": plain_cap, "largest_T": T_MAX,
-                  "efficient": {str(T): {"seconds": s, "peak_bytes": p}
-                                for T, (s, p) in attn["efficient"].items()},
-                  "plain": {str(T): {"seconds": s, "peak_bytes": p}
-                            for T, (s, p) in attn["plain"].items()},
+                  "timing": f"median of {REPEATS} untraced runs",
+                  "efficient": {str(T): {"seconds": s, "peak_bytes": p, "seconds_each_run": runs}
+                                for T, (s, p, runs) in attn["efficient"].items()},
+                  "plain": {str(T): {"seconds": s, "peak_bytes": p, "seconds_each_run": runs}
+                            for T, (s, p, runs) in attn["plain"].items()},
+                  "efficient_time_exponent": eff_exponent,
+                  "efficient_time_exponent_spread": [min(eff_spread), max(eff_spread)],
                   "efficient_peak_bytes_at_largest_T": eff_peak,
                   "efficient_bound_bytes": efficient_bound,
                   "full_weights_bytes_at_largest_T": full_weights},
     "sliding_window": {"window": WINDOW, "block_size": 128,
-                       "by_T": {str(T): {"seconds": s, "peak_bytes": p} for T, (s, p) in sliding.items()},
+                       "by_T": {str(T): {"seconds": s, "peak_bytes": p}
+                                for T, (s, p, _) in sliding.items()},
                        "time_per_query_growth": per_query[-1] / per_query[0],
                        "change_inside_window": sight[("window", 100)],
                        "change_outside_window": sight[("window", 300)],
@@ -360,11 +413,16 @@ print(f"- TBPTT trained through {STREAM_STEPS:,} steps with a peak of "
       f"stream grew x{checkpoints[-1] / checkpoints[0]:.0f}. Full BPTT costs {slope / 1024:,.0f} KiB "
       f"per step: {(intercept + slope * STREAM_STEPS) / 2 ** 30:.1f} GiB for this stream.")
 print(f"- The price: the gradient of a loss reaches {farthest_tbptt} steps back under TBPTT "
-      f"(k = {K_REACH}) against {farthest_full} with full BPTT; dependencies longer than k are "
-      f"not learnt from gradients, only used by chance.")
+      f"(k = {K_REACH}) against {farthest_full} with full BPTT. What truncation loses: "
+      f"{truncation_cost}. Dependencies longer than k are not learnt from gradients"
+      + ("; at this initialisation full BPTT's gradient is as good as gone there too."
+         if vanished_from is not None and vanished_from <= K_REACH else "."))
 print(f"- Memory-efficient attention at T = {T_MAX:,} peaked at {eff_peak / MiB:.1f} MiB, "
       f"{full_weights / eff_peak:,.0f}x below the T x T weights, for the same result; its time "
-      f"({attn['efficient'][T_MAX][0]:.1f} s) still grows as T^2.")
+      f"({attn['efficient'][T_MAX][0]:.1f} s, median of {REPEATS}) grows as T^{eff_exponent:.2f} "
+      f"(spread {min(eff_spread):.2f}-{max(eff_spread):.2f} over the runs): "
+      f"{growth_word(eff_exponent)}; the work is T^2 / 2 scores, and at these lengths the "
+      "per-block overheads still show.")
 print(f"- Sliding-window attention's time per query changed x{per_query[-1] / per_query[0]:.2f} "
       f"over a x{window_lengths[-1] // window_lengths[0]} range of T, but a key "
       f"{300} steps back changed the output by {sight[('window', 300)]:.1e} (window {WINDOW}) "

@@ -4,8 +4,9 @@
     python -m lessons 4 --quick        # run lesson 4 (04_*.py) in quick mode
     python -m lessons all --quick --out runs/   # every lesson in turn, results under runs/NN_topic/
 
-``--quick``, ``--out DIR``, ``--device cpu|cuda`` and ``--seed N`` (and any other words) are handed
-to the lesson, which reads them in ``lessons._shared.setup``. A lesson runs with
+``--quick``, ``--out DIR``, ``--device cpu|cuda`` and ``--seed N`` are handed to the lesson, which
+reads them in ``lessons._shared.setup``. Any other word is an error that names it: a mistyped
+``--qiuck`` must not quietly start the full run, which can take hours. A lesson runs with
 ``runpy.run_path(..., run_name="__main__")`` and ``sys.argv[0]`` set to its file, exactly as
 ``python lessons/NN_topic.py`` would run it.
 """
@@ -35,6 +36,11 @@ def main(argv=None, lessons_dir=None):
     parser.add_argument("lesson", nargs="?", help="lesson number (4 or 04), or 'all'; leave out to list")
     add_lesson_arguments(parser)
     args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.print_usage(sys.stderr)
+        print(f"python -m lessons: error: unknown option {' '.join(extra)} (the options are "
+              "--quick, --out DIR, --device cpu|cuda, --seed N)", file=sys.stderr)
+        return USAGE_ERROR
     files = lesson_files(lessons_dir)
 
     if args.lesson is None:
@@ -43,7 +49,7 @@ def main(argv=None, lessons_dir=None):
     if not files:
         print(f"python -m lessons: no lessons (files NN_topic.py) in {lessons_dir}", file=sys.stderr)
         return USAGE_ERROR
-    lesson_argv = forwarded_arguments(args) + extra
+    lesson_argv = forwarded_arguments(args)
     if args.lesson == "all":
         return run_all(files, lesson_argv)
 
@@ -66,6 +72,7 @@ def listing(files):
     lines = ["minigrad lessons. Run one with: python -m lessons N [--quick] [--out DIR] "
              "[--device cpu|cuda] [--seed N]", ""]
     lines += [f"  {path.name[:2]}  {lesson_summary(path)}" for path in files]
+    lines += ["  all  every lesson in turn (python -m lessons all --quick: the quick run of all)"]
     return "\n".join(lines)
 
 

@@ -2,8 +2,9 @@
 loop and the plot helpers.
 
     model = make_model("lstm", "copy", lag, rng, hidden_size=H, d_model=E)
-    losses, seconds_per_step = train_steps(model, "copy", "lstm", lag, data_rng, steps, batch,
-                                           lr, max_norm, device, bar)
+    check = HeldOutCheck("copy", "lstm", lag, n_check, check_seed, device, every=25)
+    steps, passed, losses, seconds_per_step = train_until(model, "copy", "lstm", lag, data_rng, check,
+                                                          max_steps, batch, lr, max_norm, device)
     metrics = evaluate("copy", "lstm", model, lag, rng, n, device)   # fresh sequences
 
 Tasks (``lessons.tasks``), time-major as the recurrent layers want them:
@@ -27,7 +28,7 @@ from minigrad.nn import Module
 from layers import (Embedding, Linear, PositionalEncoding, TransformerEncoder,
                     TransformerEncoderLayer, generate_square_subsequent_mask)
 from lessons._charlm import RECURRENT_LAYERS
-from lessons.tasks import adding_problem, copy_memory
+from lessons.tasks import BASELINE_MSE, adding_problem, copy_memory
 
 FAMILIES = ("rnn", "lstm", "gru", "transformer")
 N_SYMBOLS, N_CATEGORIES = 10, 8          # K and C of the copy task, as in the papers
@@ -171,19 +172,58 @@ def evaluate(task, family, model, lag, rng, n, device, chunk=32):
     return {"mse": squared / n, "accuracy": within / n}
 
 
+# ----------------------------------------------------------------------------- learned or not
+
+LEARNED_ACCURACY = 0.9                   # copy: learned if accuracy on the recalled symbols > 0.9
+LEARNED_MSE = 0.1 * BASELINE_MSE         # adding: learned if MSE < 0.1 x 0.167 = 0.0167
+
+
+def learned(task, metrics):
+    """Whether ``metrics`` (from ``evaluate``) pass this lesson's bar for ``task``."""
+    if task == "copy":
+        return metrics["accuracy"] > LEARNED_ACCURACY
+    return metrics["mse"] < LEARNED_MSE
+
+
+class HeldOutCheck:
+    """The stopping test of ``train_until``: the same ``n`` held-out sequences every time.
+
+    ``passed(model)`` scores the model on them (drawn from ``seed``, never trained on) and
+    says whether it passes ``learned``; ``history`` keeps (step, metric) of every check.
+    """
+
+    def __init__(self, task, family, lag, n, seed, device, every):
+        self.task, self.family, self.lag, self.n = task, family, lag, n
+        self.seed, self.device, self.every = seed, device, every
+        self.history = []
+
+    def passed(self, model):
+        metrics = evaluate(self.task, self.family, model, self.lag,
+                           np.random.default_rng(self.seed), self.n, self.device)
+        key = "accuracy" if self.task == "copy" else "mse"
+        self.history.append(((len(self.history) + 1) * self.every, metrics[key]))
+        return learned(self.task, metrics)
+
+
 # ----------------------------------------------------------------------------- training
 
-def train_steps(model, task, family, lag, data_rng, steps, batch, lr, max_norm, device, bar):
-    """``steps`` Adam steps, each on ``batch`` fresh sequences drawn from ``data_rng``, the
-    gradient clipped to norm ``max_norm``; ticks ``bar`` once a step.
+def train_until(model, task, family, lag, data_rng, check, max_steps, batch, lr, max_norm, device,
+                on_step=None):
+    """Adam steps on fresh batches until the model passes ``check`` or ``max_steps`` are done.
 
-    Returns (losses: one per step, seconds per step: wall clock of the training alone).
+    Each step draws ``batch`` new sequences from ``data_rng`` (never the same batch twice) and
+    clips the gradient to norm ``max_norm``. Every ``check.every`` steps ``check.passed(model)``
+    scores the model on a fixed held-out set; training stops at the first pass. ``on_step``
+    (if given) is called after every step (the progress bar's tick).
+
+    Returns (steps taken, passed: whether a check passed, losses: one per step, seconds per
+    step: wall clock of the training, checks excluded).
     """
     params = list(model.parameters())
     optimizer = minigrad.optim.Adam(params, lr=lr)
-    losses = []
-    start = time.perf_counter()
-    for _ in range(steps):
+    losses, training_seconds = [], 0.0
+    for step in range(1, max_steps + 1):
+        start = time.perf_counter()
         inputs, targets = make_batch(task, family, batch, lag, data_rng, device)
         loss, _ = loss_of(task, model, inputs, targets)
         optimizer.zero_grad()
@@ -191,9 +231,90 @@ def train_steps(model, task, family, lag, data_rng, steps, batch, lr, max_norm, 
         minigrad.optim.clip_grad_norm_(params, max_norm)
         optimizer.step()
         losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-    return losses, (time.perf_counter() - start) / steps
+        training_seconds += time.perf_counter() - start
+        if on_step is not None:
+            on_step(losses[-1])
+        if step % check.every == 0 and check.passed(model):
+            return step, True, losses, training_seconds / step
+    return max_steps, False, losses, training_seconds / max_steps
+
+
+# ----------------------------------------------------------------------------- parallel walks
+
+def run_jobs(jobs, work, workers, handle):
+    """Run ``work(job, report)`` for every job, in up to ``workers`` forked processes.
+
+    A job sends messages to the parent with ``report(message)``; the parent passes each to
+    ``handle(message)`` as it arrives (so results can be saved as soon as a run finishes).
+    ``workers <= 1`` (or no ``fork`` start method, as on Windows) runs the jobs here, one
+    after the other, with ``report = handle``.
+    Independent jobs that seed their own random generators give the same results either way.
+    """
+    import multiprocessing
+    import queue as queue_module
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1                                       # Windows: no fork, run them in order
+    if workers <= 1:
+        for job in jobs:
+            work(job, handle)
+        return
+    context = multiprocessing.get_context("fork")        # children inherit the lesson's state
+    messages = context.Queue()
+    pending, running = list(jobs), {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            process = context.Process(target=_job_process, args=(work, job, messages), daemon=True)
+            process.start()
+            running[job] = process
+        try:
+            message = messages.get(timeout=1.0)
+        except queue_module.Empty:
+            for job, process in list(running.items()):
+                if not process.is_alive() and process.exitcode != 0:
+                    raise RuntimeError(f"job {job} died with exit code {process.exitcode}")
+            continue
+        if message[0] == "finished":
+            running.pop(message[1]).join()
+        elif message[0] == "failed":
+            for process in running.values():
+                process.terminate()
+            raise RuntimeError(f"job {message[1]} failed:\n{message[2]}")
+        else:
+            handle(message)
+
+
+def _job_process(work, job, messages):
+    import traceback
+    try:
+        work(job, messages.put)
+        messages.put(("finished", job))
+    except BaseException:                                # report it; the parent stops the rest
+        messages.put(("failed", job, traceback.format_exc()))
+
+
+# ----------------------------------------------------------------------------- resuming
+
+def earlier_runs(path, mode, seed, settings):
+    """The runs an interrupted earlier run of the same settings left in ``path`` (its
+    results.json), as {task: {family: {lag: record}}} with its loss curves; {} when there is
+    none, it finished, or anything it was run with differs."""
+    import json
+    from pathlib import Path
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    same = (earlier.get("complete") is False and earlier.get("mode") == mode
+            and earlier.get("seed") == seed
+            and json.loads(json.dumps(earlier.get("settings"))) == json.loads(json.dumps(settings)))
+    if not same:
+        return {}
+    curves = earlier.get("loss_curves", {})
+    return {task: {family: {int(lag): {**run, "losses": curves[task][family][lag]}
+                            for lag, run in by_lag.items()}
+                   for family, by_lag in by_family.items()}
+            for task, by_family in earlier["runs"].items()}
 
 
 # ----------------------------------------------------------------------------- plots

@@ -13,8 +13,9 @@ Output layout: ``<root>/<NN_topic>/``, where ``<root>`` is ``--out`` (or ``MINIG
 default ``./lesson_output``). Lesson 12 finds the other lessons' results under the same root
 with ``opts.load_results("04")``.
 
-Options come from the command line through ``argparse.parse_known_args``, so the ``-f kernel.json``
-that Jupyter passes is ignored, and from environment variables (the command line wins):
+Options come from the command line (the ``-f kernel.json`` that Jupyter passes is ignored; any
+other unknown word is an error naming it), from a notebook's ``parameters`` cell
+(``setup("07", quick=QUICK)``), and from environment variables (the command line wins):
 ``MINIGRAD_LESSON_QUICK=1``, ``MINIGRAD_LESSON_OUT=DIR``, ``MINIGRAD_LESSON_SEED=N`` and
 ``MINIGRAD_DEVICE=cpu|cuda`` (the engine's own default-device variable).
 
@@ -140,11 +141,27 @@ class LessonOptions:
         print(f"wrote {path}")
         return path
 
-    def save_json(self, name, obj):
-        """Write ``obj`` as ``<out>/<name>.json`` (numpy scalars and arrays become lists/numbers)."""
+    @property
+    def mode(self):
+        """"quick" or "full": what every lesson's results.json records."""
+        return "quick" if self.quick else "full"
+
+    def save_json(self, name, obj, quiet=False):
+        """Write ``obj`` as ``<out>/<name>.json`` (numpy scalars and arrays become lists/numbers).
+
+        A ``results`` file always records the run's ``mode`` and ``seed`` (added when the
+        lesson did not). The file is written whole, then renamed over the old one, so a
+        lesson that rewrites it as it goes never leaves half a file. ``quiet`` skips the
+        "wrote ..." line.
+        """
         path = self.out / _with_suffix(name, ".json")
-        path.write_text(json.dumps(obj, indent=2, default=_to_json) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        if Path(str(name)).stem == "results" and isinstance(obj, dict):
+            obj = {"mode": self.mode, "seed": self.seed, **obj}
+        partial = path.with_name(path.name + ".part")
+        partial.write_text(json.dumps(obj, indent=2, default=_to_json) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+        if not quiet:
+            print(f"wrote {path}")
         return path
 
     def save_text(self, name, text):
@@ -162,6 +179,16 @@ class LessonOptions:
         folder = made[0] if made else self.root / _lesson_stem(number, None)
         return folder / _with_suffix(name, ".json")
 
+    def find_results(self, slug, name="results.json"):
+        """(lesson number, results) of the lesson whose folder is ``NN_<slug>`` under this
+        run's root, found by its name rather than its number (lessons get renumbered);
+        FileNotFoundError when no such folder holds ``name``."""
+        found = sorted(p for p in self.root.glob(f"[0-9][0-9]_{slug}") if p.is_dir())
+        path = found[-1] / _with_suffix(name, ".json") if found else None
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"find_results: no {self.root}/NN_{slug}/{name}")
+        return int(found[-1].name[:2]), json.loads(path.read_text(encoding="utf-8"))
+
     def load_results(self, lesson_id, name="results.json"):
         """The JSON another lesson saved with ``save_json``; a clear error if it has not run."""
         path = self.results_path(lesson_id, name)
@@ -172,20 +199,30 @@ class LessonOptions:
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def setup(lesson_id, title=None, argv=None):
+def setup(lesson_id, title=None, argv=None, quick=None):
     """Parse options, check the extras, seed everything, make the output folder.
 
     Inputs: lesson_id like "04"; title (default: the lesson file's summary line);
-    argv (default ``sys.argv[1:]``; unknown words such as Jupyter's ``-f file`` are ignored).
+    argv (default ``sys.argv[1:]``); quick: the notebook's ``parameters`` cell (True or
+    False wins; None leaves it to ``--quick``, then ``MINIGRAD_LESSON_QUICK``).
+    Inside a notebook the kernel's own words (``-f kernel.json``) are ignored; run as a
+    script, an unknown option is an error that names it (``--qiuck`` must not quietly
+    run the hours-long full mode).
     Returns: LessonOptions.
     """
     require_extras()
     number = lesson_number(lesson_id)
     parser = add_lesson_arguments(argparse.ArgumentParser(description=title))
-    args, _unknown = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    parser.add_argument("-f", dest="kernel_file", help=argparse.SUPPRESS)   # Jupyter's kernel
+    args, unknown = parser.parse_known_args(words)
+    if unknown and not _in_notebook():
+        parser.error(f"unknown option {' '.join(unknown)} (expected --quick, --out DIR, "
+                     "--device cpu|cuda, --seed N)")
 
     env = os.environ
-    quick = bool(args.quick) or env.get("MINIGRAD_LESSON_QUICK", "").lower() in ("1", "true", "yes")
+    if quick is None:
+        quick = bool(args.quick) or env.get("MINIGRAD_LESSON_QUICK", "").lower() in ("1", "true", "yes")
     root = Path(args.out if args.out is not None else env.get("MINIGRAD_LESSON_OUT") or DEFAULT_OUT_ROOT)
     device = args.device or env.get("MINIGRAD_DEVICE") or "cpu"
     seed = args.seed if args.seed is not None else int(env.get("MINIGRAD_LESSON_SEED", "0"))
@@ -260,13 +297,35 @@ def pyplot():
 def progress(iterable=None, total=None, desc=None, **kwargs):
     """A tqdm bar over ``iterable``; call ``bar.set_postfix(loss=...)`` inside the loop.
 
-    ``mininterval`` keeps redraws (and logs captured from a non-terminal) short.
+    In a terminal the bar redraws at most once a second. Anywhere else (a log file, a CI job,
+    a notebook) every redraw is a new line or a new output, so it draws at most once every
+    ``MINIGRAD_PROGRESS_SECONDS`` (default 30) seconds, plus its final state.
     """
     require_extras()
     from tqdm import tqdm
-    kwargs.setdefault("mininterval", 1.0)
-    kwargs.setdefault("dynamic_ncols", True)
-    return tqdm(iterable, total=total, desc=desc, **kwargs)
+    stream = kwargs.get("file") or sys.stderr
+    terminal = hasattr(stream, "isatty") and stream.isatty() and not _in_notebook()
+    quiet_seconds = float(os.environ.get("MINIGRAD_PROGRESS_SECONDS", "30"))
+    kwargs.setdefault("mininterval", 1.0 if terminal else quiet_seconds)
+    kwargs.setdefault("maxinterval", max(kwargs["mininterval"], 10.0))
+    if terminal:
+        kwargs.setdefault("dynamic_ncols", True)
+        return tqdm(iterable, total=total, desc=desc, **kwargs)
+    kwargs.setdefault("ncols", 100)
+    return _sparse_bar(tqdm)(iterable, total=total, desc=desc, **kwargs)
+
+
+def _sparse_bar(tqdm):
+    """tqdm whose set_postfix / set_description never force a redraw (each forced redraw is a
+    line in a log): the next timed draw shows them."""
+    class SparseBar(tqdm):
+        def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
+            super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
+        def set_description(self, desc=None, refresh=True):
+            super().set_description(desc, refresh=False)
+
+    return SparseBar
 
 
 # ----------------------------------------------------------------------------- tables and files

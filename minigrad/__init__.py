@@ -8,7 +8,7 @@
 from .tensor import Tensor
 from .function import Function, Context
 from .autograd import no_grad, enable_grad, set_grad_enabled, detect_anomaly, grad_enabled
-from .creation import (tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,
+from .creation import (tensor, as_tensor, from_numpy, zeros, ones, full, zeros_like, ones_like,
                        full_like, randn, rand, randint, arange, eye, empty)
 from .random import manual_seed
 from .backend import float32, float64, int64, int32, bool_, available_devices
@@ -22,10 +22,7 @@ from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, tanh, sigmoid, r
 from .gradcheck import gradcheck, numerical_grad, rel_error, GradcheckError
 from .serialization import save, load
 
-from .tensor import _install_methods   # noqa: E402
-_install_methods()                         # operators and methods, now that ops exist
-del _install_methods
-
-from . import nn, optim   # noqa: E402  (after the Tensor methods exist)
+from .ops import unbroadcast   # undo broadcasting in a hand-written backward (layers/)
+from . import nn, optim
 
 __version__ = "0.1.0"

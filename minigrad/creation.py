@@ -3,8 +3,8 @@ from . import backend
 from .random import generator
 from .tensor import Tensor
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
-           "randn", "rand", "randint", "arange", "eye", "empty"]
+__all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
+           "full_like", "randn", "rand", "randint", "arange", "eye", "empty"]
 
 
 def _shape(shape):
@@ -32,6 +32,16 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if backend.is_array(data) and t.data is data:
         t.data = t.data.copy()
     return t.requires_grad_(True) if requires_grad else t
+
+
+def as_tensor(data, dtype=None, device=None):
+    """A tensor on ``data`` itself when it is already a backend array of that dtype and
+    device (no copy, as ``torch.as_tensor``); otherwise a converted copy, as ``Tensor(data)``.
+    """
+    if backend.is_array(data) and (dtype is None or backend.dtype_of(dtype) == data.dtype) \
+            and (device is None or backend.device_of(data) == device):
+        return _make(data, False)
+    return Tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array):

@@ -25,26 +25,23 @@ needs no gradient).  Keyword arguments are settings, never differentiated.
 gradients are wanted, records the context as the graph node of the outputs.
 """
 from . import backend
-from .autograd import anomaly_check, shared, _state
+from .autograd import anomaly_check, _state
 from .tensor import Tensor
 
 __all__ = ["Function", "Context"]
 
 
 class Context:
-    """What forward leaves for backward: saved arrays and settings (``ctx.foo = ...``).
+    """What forward leaves for backward (saved arrays, settings ``ctx.foo = ...``); the node.
 
-    Also the graph node.  ``edges`` say where each input's gradient goes: ``None`` (not a
-    Tensor, or needs no gradient), the leaf Tensor itself (its ``.grad`` accumulates), the
-    node that made it (output 0, the common case) or ``(node, output index)``.  A node keeps
-    no input Tensors, so the graph holds on to exactly the arrays that backwards saved, as
-    PyTorch's does.  After a backward the saved arrays are released (``saved`` becomes None)
-    unless ``retain_graph=True``.
+    ``edges``: one per input of forward, where its gradient goes: ``None`` (not a Tensor, or
+    it needs no gradient), or ``(node, index)``, output ``index`` of the node (Context) of the
+    op that made the input; for a leaf Tensor, ``(leaf, 0)``: its ``.grad`` accumulates.  A
+    node keeps no input Tensors, so the graph holds exactly the arrays that backwards saved,
+    as PyTorch's does.  Backward releases them (``saved = None``) unless ``retain_graph``.
     """
-    # One node per op is made on every call: slots make the fixed fields cheap to set, and
-    # "__dict__" still lets a forward keep any setting it likes (ctx.dims = ...).
-    __slots__ = ("fn", "xp", "saved", "needs_input_grad", "edges", "output_meta",
-                 "out_hooks", "__dict__")
+    __slots__ = ("fn", "xp", "saved", "needs_input_grad", "edges", "output_meta", "out_hooks",
+                 "__dict__", "__weakref__")     # fixed fields (cheap), and any ctx.foo a forward sets
 
     def __init__(self, fn, xp, needs_input_grad):
         self.fn = fn
@@ -87,67 +84,47 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # This runs once per op, so it is the engine's overhead: one pass over the inputs,
-        # no per-call imports or generators, and nothing recorded when no gradient is wanted.
+        # once per op: this loop is the engine's overhead, so it is one plain pass
         arrays, needs, array_type = [], [], None
         for arg in args:
             if isinstance(arg, Tensor):
-                data = arg.data
-                if array_type is None:
-                    array_type = type(data)
-                elif type(data) is not array_type:
+                if array_type is not None and type(arg.data) is not array_type:
                     _device_error(cls, args)
-                arrays.append(data)
+                array_type = type(arg.data)
+                arrays.append(arg.data)
                 needs.append(arg.requires_grad)
             else:
                 arrays.append(arg)
                 needs.append(False)
-        record = _state["grad"] and True in needs       # grad mode on, and some input wants one
-        needs = tuple(needs) if record else (False,) * len(needs)
+        record = _state["grad"] and True in needs     # grad mode on, and some input wants one
+        needs = tuple(needs) if record else (False,) * len(args)
         ctx = Context(cls, backend.module_of_type(array_type), needs)
 
         outputs = cls.forward(ctx, *arrays, **kwargs)
         single = type(outputs) is not tuple
-        if single:
-            outputs = (outputs,)
-        for out in outputs:
-            # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an
-            # array (the type test first: it is the common case, is_array a slower isinstance)
-            if type(out) is not array_type and not backend.is_array(out):
-                outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o)
-                                for o in outputs)
-                break
+        outputs = (outputs,) if single else outputs
+        if not all(type(out) is array_type for out in outputs):
+            # NumPy reductions to 0-d give NumPy scalars, not arrays: keep Tensor.data an array
+            outputs = tuple(out if backend.is_array(out) else ctx.xp.asarray(out)
+                            for out in outputs)
         if _state["anomaly"]:
             anomaly_check(cls.__name__, "forward", outputs, arrays)
 
-        if not record:
-            if single:
-                return _wrap(outputs[0], None, 0)
-            return tuple(_wrap(out, None, 0) for out in outputs)
-        edges = []
-        for arg, need in zip(args, needs):
-            if not need:
-                edges.append(None)
-            elif arg._node is None:                 # a leaf: its .grad accumulates
-                edges.append(arg)
-            else:                                   # the op that made it, and which output
-                edges.append(arg._node if arg._index == 0 else (arg._node, arg._index))
-        ctx.edges = tuple(edges)
-        ctx.output_meta = _output_meta(outputs)
+        if record:
+            ctx.edges = tuple([_edge(arg) if need else None for arg, need in zip(args, needs)])
+            ctx.output_meta = tuple([(out.shape, out.dtype) for out in outputs])
         # only float outputs carry a gradient (argmax indices, masks do not)
-        if single:
-            out = outputs[0]
-            return _wrap(out, ctx if out.dtype.kind == "f" else None, 0)
-        return tuple(_wrap(out, ctx if out.dtype.kind == "f" else None, index)
-                     for index, out in enumerate(outputs))
+        results = [Tensor._from_op(out, ctx if record and out.dtype.kind == "f" else None, index)
+                   for index, out in enumerate(outputs)]
+        return results[0] if single else tuple(results)
 
 
-_wrap = Tensor._from_op       # an op's output array as a Tensor, no copy
-
-
-def _output_meta(outputs):
-    """((shape, dtype) of each output), one tuple shared by nodes with the same outputs."""
-    return shared(tuple([(out.shape, out.dtype) for out in outputs]))
+def _edge(tensor):
+    """Where the gradient of an input goes: (the node that made it, which output), or
+    (the leaf itself, 0)."""
+    if tensor._node is None:
+        return (tensor, 0)
+    return (tensor._node, tensor._index)
 
 
 def _device_error(fn, args):

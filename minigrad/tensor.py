@@ -2,17 +2,19 @@
 
 A Tensor holds ``data`` (a NumPy or CuPy array), ``requires_grad``, ``grad`` (a Tensor,
 None until a backward reaches it) and, if an op made it, the graph node of that op
-(``_node``, a Context) and which output of it this is (``_index``).  All math lives in
-Functions (``minigrad/ops``); the operators and methods here are thin calls into them.
+(``grad_fn``, a Context) and which output of it this is.  All math lives in Functions
+(``minigrad/ops``); the operators and methods here are thin calls into them.  What makes a
+tensor look like an array to Python (shape, printing, ``len``, ``float(x)``, ``x[i] = v``)
+is in ``tensor_base.py``: none of it takes part in a backward.
 """
-from . import backend
-from . import autograd
+from . import autograd, backend, hooks
+from .tensor_base import TensorBase
 
 __all__ = ["Tensor"]
 
 
-class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_index", "_hooks",
+class Tensor(TensorBase):
+    __slots__ = ("data", "_requires_grad", "_grad", "_node", "_index", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000      # numpy_array + tensor -> Tensor.__radd__
 
@@ -34,11 +36,14 @@ class Tensor:
         if device is None and backend.is_array(data) and backend.device_of(data) != "cpu":
             device = backend.device_of(data)     # a device array stays where it is; host data
         self.data = backend.as_array(data, dtype=dtype, device=device)   # go to the default
-        self.grad = None
+        if self.data.dtype.kind not in "fiub":       # object, str, complex, datetime arrays
+            raise TypeError(f"Tensor: cannot make a tensor from an array of dtype "
+                            f"{self.data.dtype}; expected numbers (float, int or bool)")
+        self._grad = None
         self._node = None
         self._index = 0
         self._hooks = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -46,100 +51,42 @@ class Tensor:
     def _from_op(cls, data, node, index):
         """Wrap an op's output array without copying or converting it."""
         t = cls.__new__(cls)
-        t.data, t.grad, t._node, t._index, t._hooks = data, None, node, index, None
-        t.requires_grad = node is not None
+        t.data, t._grad, t._node, t._index, t._hooks = data, None, node, index, None
+        t._requires_grad = node is not None
         return t
 
-    # ------------------------------------------------------------------ properties
+    # ------------------------------------------------------------------ graph
     @property
-    def shape(self):
-        return tuple(self.data.shape)
-
-    @property
-    def ndim(self):
-        return self.data.ndim
+    def is_leaf(self): return self._node is None
 
     @property
-    def dtype(self):
-        return self.data.dtype
-
-    def size(self, dim=None):
-        """The shape (a tuple), or the size of one dim, as PyTorch's ``x.size(0)``."""
-        if dim is None:
-            return self.shape
-        return self.shape[dim]
-
-    def numel(self):
-        return int(self.data.size)
-
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    @property
-    def device(self):
-        return backend.device_of(self.data)
-
-    @property
-    def xp(self):
-        """The array module doing this tensor's math (numpy or cupy)."""
-        return backend.array_module(self.data)
-
-    @property
-    def is_leaf(self):
-        return self._node is None
-
-    @property
-    def grad_fn(self):
-        return self._node
+    def grad_fn(self): return self._node          # the node of the op that made this tensor
 
     # ------------------------------------------------------------------ conversion
-    def numpy(self):
-        """A host NumPy array (a copy from the GPU; the array itself on the CPU)."""
-        if self.requires_grad:
-            raise RuntimeError("numpy(): call .detach().numpy() on a tensor that requires "
-                               "grad, so the graph is not silently left behind")
-        return backend.to_numpy(self.data)
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors convert to a Python "
-                             f"number, got shape {self.shape}")
-        return backend.to_numpy(self.data).reshape(()).item()
-
-    def tolist(self):
-        return backend.to_numpy(self.data).tolist()
-
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor._from_op(self.data, None, 0)
 
     def to(self, device=None, dtype=None):
         """This tensor on ``device`` and/or as ``dtype`` (differentiable)."""
-        from .ops.shape import to
-        return to(self, device=device, dtype=dtype)
+        return ops.to(self, device=device, dtype=dtype)
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype="float32")
-
-    def double(self):
-        return self.to(dtype="float64")
-
-    def long(self):
-        return Tensor._from_op(self.data.astype(backend.int64), None, 0)
-
-    def clone(self):
-        from .ops.shape import clone
-        return clone(self)
+    def cpu(self): return self.to("cpu")
+    def cuda(self): return self.to("cuda")
+    def float(self): return self.to(dtype="float32")
+    def double(self): return self.to(dtype="float64")
+    def long(self): return Tensor._from_op(self.data.astype(backend.int64), None, 0)
+    def clone(self): return ops.clone(self)
 
     # ------------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad):        # t.requires_grad = True checks as below
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
             raise TypeError(f"requires_grad: only floating-point tensors can require "
@@ -147,95 +94,93 @@ class Tensor:
                             "dtype='float32' or 'float64'")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf behind self."""
-        autograd.backward(self, gradient, retain_graph=retain_graph)
+    @property
+    def grad(self):
+        """d(loss)/d(self) after a backward (a Tensor of self's shape), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad):
+        # a NumPy/CuPy array (p.grad = my_array) becomes a Tensor like self, so the optimiser
+        # finds what backward would have left there
+        if grad is not None and not isinstance(grad, Tensor):
+            if not (backend.is_array(grad) or hasattr(grad, "__array__")):
+                raise TypeError(f"grad: expected a Tensor, an array or None, got "
+                                f"{type(grad).__name__}")
+            grad = Tensor._from_op(backend.as_array(grad, dtype=self.dtype,
+                                                    device=self.device), None, 0)
+        if grad is not None and grad.shape != self.shape:
+            raise RuntimeError(f"grad: assigned a gradient of shape {grad.shape} to a tensor "
+                               f"of shape {self.shape}; expected the same shape")
+        self._grad = grad
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf behind self.
+
+        create_graph: must stay False.  Higher-order gradients (a graph of the backward
+        itself, for grad-of-grad) are not supported: every backward here runs on raw arrays,
+        so the gradients it makes have no graph.  True raises NotImplementedError.
+        """
+        autograd.backward(self, gradient, retain_graph=retain_graph,
+                          create_graph=create_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
-        if self._node is None:
-            return
-        autograd.add_output_hook(self, autograd.retain_hook(self))
+        hooks.retain_grad(self)
 
     def register_hook(self, hook):
         """``hook(grad) -> new grad or None`` runs on the gradient flowing into self."""
-        if not self.requires_grad:
-            raise RuntimeError("register_hook: this tensor does not require grad")
-        if self._node is None:
-            self._hooks = (self._hooks or []) + [hook]
-        else:
-            autograd.add_output_hook(self, hook)
-        return hook
+        return hooks.register_hook(self, hook)
 
-    def _accumulate(self, grad, hooks=True):
+    def _accumulate(self, grad, run_hooks=True):
         """leaf.grad += grad (a new array: never changes an array someone else holds)."""
-        if hooks and self._hooks:
+        if run_hooks and self._hooks:
             for hook in self._hooks:
-                grad = autograd._run_hook(hook, grad)
-        # (backward gives each leaf an array of its own: see the end of autograd.backward)
+                grad = hooks.run_hook(hook, grad)
         if self.grad is not None:
             grad = self.grad.data + grad
         if grad.dtype != self.data.dtype:
             grad = grad.astype(self.data.dtype)
-        self.grad = Tensor._from_op(grad, None, 0)
+        self._grad = Tensor._from_op(grad, None, 0)
 
-    # ------------------------------------------------------------------ printing
-    def __repr__(self):
-        body = backend.format_array(backend.to_numpy(self.data), prefix="tensor(")
-        extras = []
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.dtype != backend.float32:
-            extras.append(f"dtype={self.dtype}")
-        if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.name}Backward>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+    # ------------------------------------------------------------------ operators
+    # thin calls into the ops (minigrad/ops), where forward and backward are written
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __abs__(self): return ops.abs(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+    def __lt__(self, other): return ops.lt(self, other)
+    def __le__(self, other): return ops.le(self, other)
+    def __gt__(self, other): return ops.gt(self, other)
+    def __ge__(self, other): return ops.ge(self, other)
+    def __eq__(self, other): return ops.eq(self, other)          # elementwise, as in PyTorch
+    def __ne__(self, other): return ops.ne(self, other)
+    __hash__ = object.__hash__                                     # so: identity hashing
 
-    def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is "
-                               "ambiguous; use .any() or .all()")
-        return bool(self.item())
+    def where(self, condition, other): return ops.where(condition, self, other)   # as PyTorch
 
-    def __float__(self):
-        return float(self.item())
+    @property
+    def T(self): return ops.permute(self, *reversed(range(self.ndim)))
 
-    def __int__(self):
-        return int(self.item())
+    @property
+    def mT(self): return ops.transpose(self, -2, -1)
 
-    def __index__(self):
-        if backend.is_floating(self.dtype):
-            raise TypeError("only integer tensors can be used as an index")
-        return int(self.item())
+from . import ops  # noqa: E402  (the ops need Tensor: imported once it exists)
 
-    __hash__ = object.__hash__
-
-
-def _install_methods():
-    """Operators and methods as thin calls into the ops (defined in minigrad/ops)."""
-    from . import ops
-    methods = {
-        "__add__": ops.add, "__radd__": lambda a, b: ops.add(b, a),
-        "__sub__": ops.sub, "__rsub__": lambda a, b: ops.sub(b, a),
-        "__mul__": ops.mul, "__rmul__": lambda a, b: ops.mul(b, a),
-        "__truediv__": ops.div, "__rtruediv__": lambda a, b: ops.div(b, a),
-        "__pow__": ops.pow, "__rpow__": lambda a, b: ops.pow(b, a),
-        "__matmul__": ops.matmul, "__rmatmul__": lambda a, b: ops.matmul(b, a),
-        "__neg__": ops.neg, "__abs__": ops.abs, "__getitem__": ops.getitem,
-        "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
-        "__eq__": ops.eq, "__ne__": ops.ne,
-        # x.where(condition, y) is where(condition, x, y), as PyTorch
-        "where": lambda self, condition, other: ops.where(condition, self, other),
-    }
-    for name in ops.TENSOR_METHODS:
-        methods.setdefault(name, getattr(ops, name))
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
-    Tensor.__hash__ = object.__hash__   # __eq__ is elementwise; keep identity hashing
-    Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
-    Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
+for _name in ops.TENSOR_METHODS:          # x.sum(), x.reshape(...), x.exp(): the ops as methods
+    if _name not in Tensor.__dict__:
+        setattr(Tensor, _name, getattr(ops, _name))

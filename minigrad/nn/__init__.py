@@ -4,7 +4,9 @@ The layers themselves (Linear, LSTM, Transformer, ...) live in the top-level ``l
 package, which builds on this one; minigrad never imports it.
 """
 from .module import Parameter, Module, ModuleList, ModuleDict
+from .activation import ReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax, Identity, Flatten
 from . import functional
 from . import init
 
-__all__ = ["Parameter", "Module", "ModuleList", "ModuleDict", "functional", "init"]
+__all__ = ["Parameter", "Module", "ModuleList", "ModuleDict", "ReLU", "GELU", "Tanh",
+           "Sigmoid", "Softmax", "LogSoftmax", "Identity", "Flatten", "functional", "init"]

@@ -3,7 +3,7 @@
 A Module finds its Parameters, buffers and sub-Modules from plain attribute assignment
 (``self.weight = Parameter(...)``, ``self.cell = LSTMCell(...)``), names them with dotted
 paths (``encoder.layers.0.self_attn.in_proj_weight``), moves them between devices and
-saves/loads them as a state dict of NumPy arrays whose keys match PyTorch's.
+saves/loads them as a state dict of detached Tensors whose keys match PyTorch's.
 """
 from collections import OrderedDict, namedtuple
 
@@ -22,6 +22,11 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _array_of(value):
+    """The array behind a state-dict value (a Tensor's data, or the value itself)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -196,8 +201,11 @@ class Module:
 
     # ------------------------------------------------------------------ state dict
     def state_dict(self):
-        """OrderedDict of dotted name -> NumPy array (host copies): parameters and
-        persistent buffers, with PyTorch's keys."""
+        """OrderedDict of dotted name -> detached Tensor: parameters and persistent buffers,
+        with PyTorch's keys, on their device (``sd[k].numpy()`` gives a host array).
+
+        Each value is a copy (PyTorch's share the parameters' storage): a state dict is a
+        snapshot that later training does not change.  ``minigrad.save`` takes it as is."""
         state = OrderedDict()
         for prefix, module in self.named_modules():
             for table in ("_parameters", "_buffers"):
@@ -206,12 +214,16 @@ class Module:
                                           and name in module._non_persistent):
                         continue
                     key = f"{prefix}.{name}" if prefix else name
-                    state[key] = backend.to_numpy(tensor.data).copy()
+                    state[key] = Tensor._from_op(tensor.data.copy(), None, 0)
         return state
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (NumPy arrays, Tensors, anything ``numpy.asarray`` takes) into the
         parameters and buffers with the same keys; shapes must match exactly.
+
+        All or nothing: every value is converted and checked first, and if any is wrong
+        (a missing key under strict, a shape, a dtype that is not a number) nothing is
+        assigned and one RuntimeError lists every problem.
 
         strict: missing or unexpected keys raise (listing all of them); otherwise they are
         returned as ``(missing_keys, unexpected_keys)``.
@@ -236,19 +248,30 @@ class Module:
                 continue
             value = state_dict[key]
             value = value.data if isinstance(value, Tensor) else value
-            if not backend.is_array(value):
-                value = backend.CPU.xp.asarray(value.detach().cpu().numpy()
-                                               if hasattr(value, "detach") else value)
-            if tuple(value.shape) != tensor.shape:
+            try:
+                if not backend.is_array(value):
+                    value = backend.CPU.xp.asarray(value.detach().cpu().numpy()
+                                                   if hasattr(value, "detach") else value)
+            except (TypeError, ValueError) as err:
+                problems.append(f"{key}: cannot read {type(value).__name__} as an array "
+                                f"({err})")
+                continue
+            if value.dtype.kind not in "fiub":
+                problems.append(f"{key}: dtype {value.dtype} in the state dict, expected "
+                                f"numbers ({tensor.dtype} in the model)")
+            elif tuple(value.shape) != tensor.shape:
                 problems.append(f"{key}: shape {tuple(value.shape)} in the state dict, "
                                 f"{tensor.shape} in the model")
-            arrays[key] = value
+            else:          # converted now, so that assigning below cannot fail halfway
+                arrays[key] = backend.as_array(value, dtype=tensor.dtype,
+                                               device=tensor.device)
         if problems:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}: "
                                + "; ".join(problems))
-        for key, value in arrays.items():
-            tensor = own[key]
-            tensor.data = backend.as_array(value, dtype=tensor.dtype, device=tensor.device)
+        for key, array in arrays.items():
+            if array is _array_of(state_dict[key]):     # never share the caller's array
+                array = array.copy()
+            own[key].data = array
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ calling, printing

@@ -11,9 +11,10 @@ from .reduce import *        # noqa: F401,F403
 from .shape import *         # noqa: F401,F403
 from .index import *         # noqa: F401,F403
 from .matmul import *        # noqa: F401,F403
+from ._util import unbroadcast  # noqa: F401  (public: layers' hand-written backwards use it)
 
 # The ops that are also Tensor methods (x.exp(), x.sum(dim=1), ...), under the same name.
-# (Operators, x.where(condition, y) and .T/.mT are installed in tensor.py.)
+# (Operators, x.where(condition, y) and .T/.mT are written in the Tensor class body.)
 TENSOR_METHODS = [
     # elementwise
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",

@@ -1,6 +1,5 @@
 """Small helpers the op files share: operands, broadcasting shapes and undoing broadcasting."""
 from .. import backend
-from ..autograd import shared
 from ..tensor import Tensor
 
 __all__ = ["shape_of", "as_tensor_like", "broadcast_shapes", "broadcasting", "unbroadcast",
@@ -8,12 +7,9 @@ __all__ = ["shape_of", "as_tensor_like", "broadcast_shapes", "broadcasting", "un
 
 
 def shape_of(x):
-    """The shape of an array, or None for a Python number (which broadcasts to anything).
-
-    A tuple shared with every other node that saves the same shape (autograd.shared).
-    """
+    """The shape of an array, or None for a Python number (which broadcasts to anything)."""
     shape = getattr(x, "shape", None)
-    return None if shape is None else shared(tuple(shape))
+    return None if shape is None else tuple(shape)
 
 
 def as_tensor_like(value, like):

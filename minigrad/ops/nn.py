@@ -20,13 +20,20 @@ def _safe_max(xp, x, axis):
     Subtracting the max makes exp() overflow-free (every exponent <= 0), which is what
     keeps logits of 1e4 finite.  A row that is all -inf has max -inf, and -inf - (-inf)
     is NaN; shifting that row by 0 instead gives exp(-inf) = 0, the right limit.
+    An empty x (a size-0 dim) has no max: it is shifted by 0 too.
     """
+    if x.size == 0:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = {a % x.ndim for a in axes}
+        return xp.zeros([1 if i in axes else n for i, n in enumerate(x.shape)], dtype=x.dtype)
     m = x.max(axis=axis, keepdims=True)
     return xp.where(xp.isfinite(m), m, xp.zeros((), dtype=m.dtype))
 
 
 def _log_softmax(xp, x, axis):
     """(x - max) - log(sum(exp(x - max))): log-probabilities without log of tiny numbers."""
+    if x.size == 0:                      # a size-0 dim: an empty result, as PyTorch's
+        return x.copy()
     shifted = x - _safe_max(xp, x, axis)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -214,19 +221,14 @@ class LayerNormFunction(Function):
         xp = ctx.xp
         dims = tuple(range(x.ndim - k, x.ndim))              # the normalised dims
         mean = x.mean(axis=dims, keepdims=True)              # (..., 1, ..., 1)
-        xhat = x - mean                                      # centred; normalised in place below
-        squares = xp.multiply(xhat, xhat)                    # a scratch array, reused for y
-        var = squares.mean(axis=dims, keepdims=True)         # biased, as PyTorch
-        rstd = 1.0 / xp.sqrt(var + eps)                      # (..., 1): small
-        xhat *= rstd                                         # (..., *normalized_shape)
+        centred = x - mean
+        var = (centred * centred).mean(axis=dims, keepdims=True)   # biased, as PyTorch
+        rstd = 1.0 / xp.sqrt(var + eps)                      # (..., 1): 1 / std
+        xhat = centred * rstd                                # (..., *normalized_shape)
         ctx.dims = dims
         ctx.save_for_backward(xhat, rstd, weight)
-        if weight is None:
-            return xhat if bias is None else xhat + bias
-        y = xp.multiply(xhat, weight, out=squares)           # squares are spent: y in their place
-        if bias is not None:
-            y += bias
-        return y
+        y = xhat if weight is None else xhat * weight
+        return y if bias is None else y + bias
 
     @staticmethod
     def backward(ctx, grad):
@@ -235,29 +237,18 @@ class LayerNormFunction(Function):
         ###       weight: grad_weight = sum over batch dims of grad * xhat, grad_bias = sum of
         ###       grad, and grad_x = (rstd / n) (n dxhat - sum dxhat - xhat sum(dxhat xhat))
         ###       with dxhat = grad * weight and n = prod(normalized_shape).
-        xp = ctx.xp
         xhat, rstd, weight = ctx.saved
         dims = ctx.dims
         lead = tuple(range(grad.ndim - len(dims)))           # the batch dims
-        scratch = xp.empty_like(xhat)                        # one temporary for the products
-        grad_weight = grad_bias = grad_x = None
-        if ctx.needs_input_grad[1]:
-            grad_weight = xp.multiply(grad, xhat, out=scratch).sum(axis=lead)
-        if ctx.needs_input_grad[2]:
-            grad_bias = grad.sum(axis=lead)
+        grad_weight = (grad * xhat).sum(axis=lead) if ctx.needs_input_grad[1] else None
+        grad_bias = grad.sum(axis=lead) if ctx.needs_input_grad[2] else None
+        grad_x = None
         if ctx.needs_input_grad[0]:
-            # dx = (1/n) rstd (n dxhat - sum dxhat - xhat sum(dxhat xhat))
-            #    = rstd (dxhat - mean dxhat - xhat mean(dxhat xhat)): the mean and the variance
-            # both depend on every x, hence the two correction terms; written with means and
-            # in place on dxhat (our own array), it is four passes over (..., n)
-            dxhat = grad * weight if weight is not None else grad.copy()
-            mean_dxhat = dxhat.mean(axis=dims, keepdims=True)                       # (..., 1)
-            mean_dxhat_xhat = xp.multiply(dxhat, xhat, out=scratch).mean(axis=dims,
-                                                                         keepdims=True)
-            grad_x = dxhat
-            grad_x -= mean_dxhat
-            grad_x -= xp.multiply(xhat, mean_dxhat_xhat, out=scratch)
-            grad_x *= rstd
+            dxhat = grad if weight is None else grad * weight
+            # dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)): the mean and the
+            # variance both depend on every x, hence the two correction terms
+            grad_x = rstd * (dxhat - dxhat.mean(axis=dims, keepdims=True)
+                             - xhat * (dxhat * xhat).mean(axis=dims, keepdims=True))
         ### END SOLUTION
         return grad_x, grad_weight, grad_bias
 

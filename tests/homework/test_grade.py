@@ -1,189 +1,240 @@
-"""Grade a class of fake students of the fixture project in one batch, then check each grade.
-
-One batch (about 20 short pytest runs, 4 at a time) keeps the file fast; every test below
-reads its part of the result.
-"""
+"""The grader's pieces: the wire format, private copies, bounded reads, verdicts, bundles,
+gradebook cells and the command line. (The attacks are in test_attacks.py.)"""
 import csv
-import json
-import shutil
+import io
+import os
+import pickle
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURE, copy_fixture
+from conftest import FIXTURE, replace_stubs
 
-from minigrad.homework.grade import grade, grade_submissions
-from minigrad.homework.markers import make_stub
-from minigrad.homework.project import find_problems
-from minigrad.homework.runner import relative_errors
+from homework.bundle import Bundle, BundleError, build
+from homework.compare import compare, sanitise
+from homework.grade import CaseResult, ProblemResult, escape_cell, grade_many, list_submissions
+from homework.sandbox import private_copy, read_tail
+from homework.sandbox import rpc
 
-TIMEOUT_S = 10      # the hanging student waits this long; lower risks timeouts on a loaded CI machine
-PROBLEMS = ["hw1.square", "hw1.tanh", "hw2.affine"]
-
-
-def replace_stubs(root: Path, task_id: str, code=None):
-    """Put code (a list of lines, or the solution when None) in place of each stub of task_id."""
-    for region in next(p for p in find_problems(FIXTURE) if p.task_id == task_id).regions:
-        path = root / region.path
-        text = path.read_text()
-        stub = "\n".join(make_stub(region)) + "\n"
-        body = region.solution if code is None else [region.indent + line for line in code]
-        assert stub in text
-        path.write_text(text.replace(stub, "\n".join(body) + "\n", 1))
+KIT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def student_from_release(submissions: Path, name: str, released: Path) -> Path:
-    return Path(shutil.copytree(released, submissions / name))
+def frame(*parts):
+    return b"".join(struct.pack("<Q", len(p)) + p for p in parts)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, released):
-    subs = tmp_path_factory.mktemp("submissions")
-    # Full solution, unpacked into one inner folder as archives often are.
-    copy_fixture(subs / "solution" / "toygrad-main")
-    student_from_release(subs, "release", released)
-    replace_stubs(student_from_release(subs, "pasted", released), "hw1.tanh")
-
-    mixed = student_from_release(subs, "mixed", released)
-    replace_stubs(mixed, "hw1.square", ["while True:", "    __import__('time').sleep(0.05)"])
-    replace_stubs(mixed, "hw1.tanh")
-    replace_stubs(mixed, "hw2.affine", ["__import__('os')._exit(3)"])
-
-    faulty = student_from_release(subs, "faulty", released)
-    replace_stubs(faulty, "hw1.square", ["__import__('ctypes').string_at(0)"])     # segfault
-    replace_stubs(faulty, "hw1.tanh", ["return grad * (1 - y)"])                   # wrong grad
-    replace_stubs(faulty, "hw2.affine", ["big = bytearray(2 * 2**30)"])             # over the cap
-
-    broken = copy_fixture(subs / "broken_import")
-    with open(broken / "toygrad" / "__init__.py", "a") as init:
-        init.write("raise RuntimeError('broken on purpose')\n")
-
-    # Edits the tests to pass and plants files that would cheat if the grader used them.
-    cheat = student_from_release(subs, "edits_tests", released)
-    for test_file in (cheat / "tests").glob("test_*.py"):
-        names = [line.split("(")[0][4:] for line in test_file.read_text().splitlines()
-                 if line.startswith("def test_")]
-        test_file.write_text("".join(f"def {n}():\n    pass\n" for n in names))
-    hook = ("import pytest\n@pytest.hookimpl(hookwrapper=True)\n"
-            "def pytest_runtest_makereport(item, call):\n"
-            "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
-    (cheat / "conftest.py").write_text(hook)
-    (cheat / "tests" / "conftest.py").write_text(hook)
-    (cheat / "sitecustomize.py").write_text("import os\nos._exit(0)\n")
-    (cheat / "pytest.py").write_text("raise SystemExit(0)\n")
-
-    (subs / "empty").mkdir()
-    (subs / "not_a_folder.txt").write_text("ignored")
-
-    csv_file = tmp_path_factory.mktemp("out") / "gradebook.csv"
-    reports = grade_submissions(subs, csv_file=csv_file, tests_root=FIXTURE / "tests",
-                                timeout=TIMEOUT_S, memory_limit=2**30, jobs=4)
-    return {r.student: r for r in reports}, csv_file
+def read_bytes(data, deadline=None):
+    r, w = os.pipe()
+    os.write(w, data)
+    os.close(w)
+    try:
+        return rpc.Reader(r).read(deadline)
+    finally:
+        os.close(r)
 
 
-def scores(report):
-    return {r.task_id: r.score for r in report.results}
+def test_rpc_round_trip_keeps_names_dtypes_and_values():
+    arrays = {"x": np.arange(6.0).reshape(2, 3), "mask": np.array([True, False]),
+              "n": np.array(3)}
+    header, back = read_bytes(rpc.encode({"ok": True, "note": "é"}, arrays))
+    assert header["ok"] and header["note"] == "é" and list(back) == ["x", "mask", "n"]
+    for name in arrays:
+        assert back[name].dtype == arrays[name].dtype
+        np.testing.assert_array_equal(back[name], arrays[name])
 
 
-def notes(report):
-    return {r.task_id: r.note for r in report.results}
+def test_rpc_refuses_pickles_oversized_parts_and_garbage():
+    pickled = io.BytesIO()
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(rpc.ProtocolError, match="not plain .npy"):
+        read_bytes(frame(b'{"arrays": ["o"]}', pickled.getvalue()))
+    with pytest.raises(rpc.ProtocolError, match="not plain .npy"):
+        read_bytes(frame(b'{"arrays": ["p"]}', pickle.dumps([1, 2])))
+    with pytest.raises(rpc.ProtocolError, match="over the bound"):
+        read_bytes(struct.pack("<Q", rpc.MAX_HEADER + 1))
+    with pytest.raises(rpc.ProtocolError, match="over the bound"):
+        read_bytes(frame(b'{"arrays": ["x"]}') + struct.pack("<Q", rpc.MAX_ARRAY + 1))
+    with pytest.raises(rpc.ProtocolError, match="not JSON"):
+        read_bytes(frame(b"\xff{"))
+    with pytest.raises(rpc.ProtocolError, match="no list of array names"):
+        read_bytes(frame(b'{"arrays": 3}'))
+    with pytest.raises(rpc.ProtocolError, match="closed"):
+        read_bytes(frame(b'{"arrays": ["x"]}'))
 
 
-def test_solution_gets_full_marks(graded):
-    report = graded[0]["solution"]
-    assert scores(report) == {"hw1.square": 10, "hw1.tanh": 10, "hw2.affine": 10}
-    # hw2.affine's tests are tagged by a module-level pytestmark: both counted
-    assert [(r.passed, r.failed) for r in report.results] == [(2, 0), (2, 0), (2, 0)]
+def test_rpc_read_gives_up_at_the_deadline():
+    import time
+    r, w = os.pipe()
+    try:
+        with pytest.raises(TimeoutError):
+            rpc.Reader(r).read(time.monotonic() + 0.2)
+    finally:
+        os.close(r)
+        os.close(w)
 
 
-def test_release_gets_zero_everywhere(graded):
-    report = graded[0]["release"]
-    assert scores(report) == dict.fromkeys(PROBLEMS, 0)
-    assert all(r.failed == 2 and r.note == "not implemented" for r in report.results)
+def test_private_copy_takes_regular_python_files_and_no_symlink(tmp_path):
+    src = tmp_path / "src"
+    (src / "pkg" / "__pycache__").mkdir(parents=True)
+    (src / "pkg" / "a.py").write_text("A = 1\n")
+    (src / "pkg" / "data.bin").write_bytes(b"\0" * 10)
+    (src / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"x")
+    (src / "pkg" / "b.py").symlink_to(FIXTURE / "toygrad" / "ops.py")
+    (src / "outside").symlink_to(FIXTURE, target_is_directory=True)
+    (src / "big.py").write_bytes(b"#" * (5 << 20))
+    notes = private_copy(src, tmp_path / "copy")
+    copied = sorted(p.relative_to(tmp_path / "copy").as_posix()
+                    for p in (tmp_path / "copy").rglob("*") if p.is_file())
+    assert copied == ["pkg/a.py"]
+    assert "symlink outside/ ignored" in notes and "symlink pkg/b.py ignored" in notes
+    assert any(n.startswith("big.py left out") for n in notes)
 
 
-def test_pasting_one_solution_scores_exactly_that_problem(graded):
-    assert scores(graded[0]["pasted"]) == {"hw1.square": 0, "hw1.tanh": 10, "hw2.affine": 0}
+def test_read_tail_of_a_huge_sparse_file_is_bounded(tmp_path):
+    log = tmp_path / "output.log"
+    with open(log, "wb") as handle:
+        handle.truncate(2 << 30)                  # 2 GiB of nothing, no disk used
+        handle.seek(0, 2)
+        handle.write(b"the end")
+    text = read_tail(log, 100)
+    assert len(text) == 100 and text.endswith("the end")
 
 
-def test_hang_and_exit_score_zero_without_stopping_the_rest(graded):
-    report = graded[0]["mixed"]
-    assert scores(report) == {"hw1.square": 0, "hw1.tanh": 10, "hw2.affine": 0}
-    assert notes(report)["hw1.square"] == f"timed out after {TIMEOUT_S} s"
-    assert notes(report)["hw2.affine"].startswith(
-        "crashed: the test process exited with code 3 before reporting results")
+def test_compare_names_the_array_and_the_error_never_the_values():
+    want = {"out": np.array([1.0, 2.0, 3.0]), "grad": np.ones((2, 2))}
+    assert compare({"out": want["out"] + 1e-12, "grad": np.ones((2, 2)), "extra": np.zeros(1)},
+                   want) == []
+    problems = compare({"out": np.array([1.0, 2.5, np.nan])}, want)
+    assert problems[0].startswith("out: 2 of 3 values off (max abs error 5.0e-01; first at index (1,)")
+    assert problems[1] == "grad: not returned"
+    assert "2.0" not in problems[0].split("(")[0]
+    assert compare({"out": np.ones(2), "grad": np.ones((2, 2))}, want) == [
+        "out: shape (2,), expected (3,)"]
+    assert compare({"out": np.array(["a", "b", "c"]), "grad": np.ones((2, 2))}, want)[0].startswith(
+        "out: dtype <U1")
+    assert compare({"x": np.array([np.nan, np.inf])}, {"x": np.array([np.nan, np.inf])}) == []
 
 
-def test_segfault_wrong_gradient_and_memory(graded):
-    report = graded[0]["faulty"]
-    assert scores(report) == {"hw1.square": 0, "hw1.tanh": 5, "hw2.affine": 0}
-    assert notes(report)["hw1.square"] == "crashed: killed by SIGSEGV"
-    # The first index gradcheck rejects is (0, 0): analytic g (1 - y), numeric g (1 - y^2).
-    rng = np.random.default_rng(0)
-    y, g = np.tanh(rng.standard_normal((3, 4))[0, 0]), rng.standard_normal((3, 4))[0, 0]
-    analytic, numeric = g * (1 - y), g * (1 - y * y)
-    expected = abs(analytic - numeric) / (abs(analytic) + abs(numeric))
-    assert notes(report)["hw1.tanh"] == f"gradcheck relative error up to {expected:.1e}"
-    assert "ran out of memory (limit 1 GiB)" in notes(report)["hw2.affine"]
+def test_sanitise_scrubs_secrets_controls_and_length():
+    text = sanitise("bad\x1b[2J scale = 1.0 - y * y " + "z" * 5000, ["scale = 1.0 - y * y"], 100)
+    assert "\x1b" not in text and "[removed]" in text and "scale =" not in text
+    assert len(text) <= 107
 
 
-def test_submission_that_fails_to_import_gets_zeros(graded):
-    report = graded[0]["broken_import"]
-    assert scores(report) == dict.fromkeys(PROBLEMS, 0)
-    assert all("RuntimeError: broken on purpose" in r.note for r in report.results)
+@pytest.mark.parametrize("cell,escaped", [("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"),
+                                          ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
+                                          ("alice", "alice"), ("10.00", "10.00")])
+def test_gradebook_cells_that_look_like_formulas_are_escaped(cell, escaped):
+    assert escape_cell(cell) == escaped
 
 
-def test_editing_tests_or_planting_conftest_changes_nothing(graded):
-    cheat, release = graded[0]["edits_tests"], graded[0]["release"]
-    assert scores(cheat) == scores(release)
-    assert notes(cheat) == notes(release)
+def test_bundle_round_trips_and_carries_no_solution_code(bundle, tmp_path):
+    bundle.save(tmp_path / "b")
+    loaded = Bundle.load(tmp_path / "b")
+    assert [p.task_id for p in loaded.problems] == ["hw1.square", "hw1.tanh", "hw2.affine"]
+    assert sorted(loaded.probes) == ["__init__.py", "hw1_square.py", "hw1_tanh.py", "hw2_affine.py"]
+    for a, b in zip(bundle.problems, loaded.problems):
+        assert [c.name for c in a.cases] == [c.name for c in b.cases]
+        for ra, rb in zip(a.reference, b.reference):
+            assert ra.keys() == rb.keys()
+            for name in ra:
+                np.testing.assert_array_equal(ra[name], rb[name])
+    # the reference is the solution's values: tanh's gradient is g (1 - tanh(x)^2)
+    (tanh,) = [p for p in loaded.problems if p.task_id == "hw1.tanh"]
+    x, g = tanh.cases[0].inputs["x"], tanh.cases[0].inputs["g"]
+    np.testing.assert_allclose(tanh.reference[0]["grad_x"], g * (1 - np.tanh(x) ** 2), rtol=1e-14)
+    assert not any(p.suffix == ".py" for p in (tmp_path / "b").iterdir())
 
 
-def test_gradebook_has_one_row_per_student(graded):
-    reports, csv_file = graded
-    rows = list(csv.reader(open(csv_file)))
-    assert rows[0] == ["student", *PROBLEMS, "total", "notes"]
-    by_student = {row[0]: row for row in rows[1:]}
-    assert sorted(by_student) == sorted(["broken_import", "edits_tests", "empty", "faulty",
-                                         "mixed", "pasted", "release", "solution"])
-    assert by_student["solution"][1:5] == ["10.00", "10.00", "10.00", "30.00"]
-    assert by_student["faulty"][1:5] == ["0.00", "5.00", "0.00", "5.00"]
-    assert by_student["empty"][4] == "0.00" and "submission has no toygrad" in by_student["empty"][5]
+def test_bundle_needs_a_probe_per_problem_and_a_working_solution(tmp_path):
+    import shutil
+    root = Path(shutil.copytree(FIXTURE, tmp_path / "p"))
+    (root / "homework" / "probes" / "hw2_affine.py").unlink()
+    with pytest.raises(BundleError, match=r"no probe for hw2.affine .*hw2_affine.py"):
+        build(root, seed=0)
+    with pytest.raises(BundleError, match="no problem hw9.x"):
+        build(FIXTURE, only=["hw9.x"])
+    broken = Path(shutil.copytree(FIXTURE, tmp_path / "q"))
+    replace_stubs_in_solution = broken / "toygrad" / "ops.py"
+    replace_stubs_in_solution.write_text(replace_stubs_in_solution.read_text().replace(
+        "scale = 1.0 - y * y", "raise RuntimeError('teacher typo')"))
+    with pytest.raises(BundleError, match="failed on the solution: RuntimeError: teacher typo"):
+        build(broken, only=["hw1.tanh"], seed=0)
 
 
-def test_gradescope_json_adds_up(graded, released, tmp_path):
-    for report in graded[0].values():
-        data = report.gradescope()
-        assert {"score", "max_score", "tests"} <= set(data)
-        assert [t["name"] for t in data["tests"]] == PROBLEMS
-        assert all({"name", "score", "max_score", "output"} <= set(t) for t in data["tests"])
-        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
-        assert data["max_score"] == sum(t["max_score"] for t in data["tests"]) == 30
-    out = tmp_path / "results.json"
-    report = grade(released, assignment=2, json_file=out, tests_root=FIXTURE / "tests", timeout=30)
-    data = json.loads(out.read_text())
-    assert (data["score"], data["max_score"]) == (0, 10) == (report.score, report.max_score)
-    assert "NotImplementedError: hw2.affine" in data["tests"][0]["output"]
+def test_inputs_depend_on_the_seed(bundle):
+    other = build(FIXTURE, only=["hw1.tanh"], seed=99)
+    (mine,) = [p for p in bundle.problems if p.task_id == "hw1.tanh"]
+    assert not np.array_equal(mine.cases[0].inputs["x"], other.problems[0].cases[0].inputs["x"])
 
 
-def test_relative_error_is_read_from_gradcheck_messages():
-    message = ("gradcheck failed for input 0 (shape (3, 4)) at index (1, 2): analytic 0.1234, "
-               "numeric 0.5678, relative error 6.4e-01")
-    assert relative_errors(message) == [0.64]
+def test_partial_work_scores_in_proportion(bundle, released, tmp_path):
+    import shutil
+    partial = Path(shutil.copytree(released, tmp_path / "partial"))
+    replace_stubs(partial, "hw1.tanh")
+    # a gradient that is right on the visible case's shape only would still fail the hidden
+    # case; here the square backward is wrong everywhere
+    replace_stubs(partial, "hw1.square", ["return grad * x"])
+    (report,) = grade_many(bundle, [("partial", partial, "")], jobs=2)
+    assert {r.task_id: r.score for r in report.results} == {
+        "hw1.square": 0.0, "hw1.tanh": 10.0, "hw2.affine": 0.0}
+    (square,) = [r for r in report.results if r.task_id == "hw1.square"]
+    assert square.tests[0].output.startswith("failed: values differ from the reference:\n  grad_x:")
+    assert square.tests[1].output == "failed"          # hidden: no detail
 
 
-def test_command_line_grade(tmp_path):
-    (tmp_path / "subs" / "nobody").mkdir(parents=True)
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "minigrad.homework", "grade", *args,
-                               "--tests", str(FIXTURE / "tests")], capture_output=True, text=True,
-                              timeout=60, cwd=Path(__file__).parents[2])
-    done = cli("--submissions", str(tmp_path / "subs"), "--csv", str(tmp_path / "book.csv"))
+def cli(*args, cwd=KIT_ROOT):
+    return subprocess.run([sys.executable, "-m", "homework", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_every_case_passed_is_exactly_full_marks():
+    # 14 cases of 10/14 points each sum to 9.999999999999998 in floating point
+    cases = [CaseResult(f"case {i}", True, "passed", "visible", 10 / 14) for i in range(14)]
+    result = ProblemResult("hw5.reverse_scan", 10, cases)
+    assert result.score == 10
+    cases[3].passed = False
+    assert result.score == pytest.approx(10 * 13 / 14)
+
+
+def test_command_line_grade(tmp_path, released):
+    import shutil
+    subs = tmp_path / "subs"
+    shutil.copytree(released, subs / "stubbed")
+    shutil.copytree(FIXTURE, subs / "solved")
+    done = cli("grade", "--root", FIXTURE, "--submissions", subs, "--csv", tmp_path / "book.csv",
+               "--jobs", 2)
     assert done.returncode == 0, done.stderr
-    assert list(csv.reader(open(tmp_path / "book.csv")))[1][:5] == ["nobody", "0.00", "0.00", "0.00", "0.00"]
-    missing = cli("--path", str(tmp_path / "missing"))
+    rows = {row["student"]: row for row in csv.DictReader(open(tmp_path / "book.csv"))}
+    assert rows["solved"]["total"] == "30.00" and rows["stubbed"]["total"] == "0.00"
+    assert "not implemented" in rows["stubbed"]["notes"]
+    single = cli("grade", "--root", FIXTURE, "--path", released, "--problem", "hw1.tanh",
+                 "--json", tmp_path / "r.json")
+    assert single.returncode == 0 and "hw1.tanh" in single.stdout
+    missing = cli("grade", "--root", FIXTURE, "--path", tmp_path / "missing")
     assert missing.returncode == 1 and "not a folder" in missing.stderr
-    release_tree = cli("--path", str(tmp_path), "--root", str(tmp_path))
+    release_tree = cli("grade", "--root", released, "--path", released)
     assert release_tree.returncode == 1 and "not from a release" in release_tree.stderr
+
+
+def test_class_folder_entries_each_get_a_row(tmp_path, monkeypatch):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "carol.zip").write_bytes(b"PK")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_text("x")
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):                      # root reads every folder: make bob's refuse
+        if self.name == "bob":
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    assert list_submissions(tmp_path) == [
+        ("alice", tmp_path / "alice", ""),
+        ("bob", None, "unreadable folder (Permission denied)"),
+        ("carol.zip", None, "an archive, not a folder: unpack it and grade again"),
+        ("notes.txt", None, "not a folder")]

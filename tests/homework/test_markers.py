@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from minigrad.homework.markers import MarkerError, apply_stubs, make_stub, parse_file, parse_source
+from homework.markers import MarkerError, apply_stubs, make_stub, parse_file, parse_source
 
 
 def src(text):

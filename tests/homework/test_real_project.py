@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.homework.grade import GradingError, grade
-from minigrad.homework.markers import make_stub
-from minigrad.homework.project import find_problems, list_files
+from homework.bundle import BundleError, build
+from homework.markers import make_stub
+from homework.probes import probe_file
+from homework.project import find_problems, list_files
 
 ROOT = Path(__file__).resolve().parents[2]
 CHEAP = "hw1.relu"          # one gradcheck of one op: the fastest problem to grade
@@ -32,8 +33,8 @@ def run_python(code, release, timeout=120):
 
 
 def homework(*args, timeout=240):
-    """`python -m minigrad.homework ARGS` from the solution tree."""
-    return subprocess.run([sys.executable, "-m", "minigrad.homework", *map(str, args)],
+    """`python -m homework ARGS` from the solution tree."""
+    return subprocess.run([sys.executable, "-m", "homework", *map(str, args)],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -178,11 +179,22 @@ def test_grader_scores_release_zero_and_solution_full(release_all, tmp_path):
     result = homework("grade", "--path", release_all, "--problem", CHEAP, "--json", results)
     assert result.returncode == 0, result.stderr
     gradescope = json.loads(results.read_text())
-    assert gradescope["score"] == 0 and gradescope["max_score"] == 10
-    (test,) = gradescope["tests"]
-    assert test["name"] == CHEAP and "NotImplementedError" in test["output"]
+    assert gradescope["score"] == 0
+    assert sum(t["max_score"] for t in gradescope["tests"]) == pytest.approx(10)
+    tests = gradescope["tests"]
+    assert tests and all(t["name"].startswith(CHEAP) and t["score"] == 0 for t in tests)
+    visible = [t for t in tests if t["visibility"] == "visible"]
+    hidden = [t for t in tests if t["visibility"] != "visible"]
+    assert visible and all("NotImplementedError" in t["output"] for t in visible)
+    assert hidden and all(t["output"] == "failed" for t in hidden)
 
 
 def test_grader_refuses_an_unknown_problem():
-    with pytest.raises(GradingError, match=rf"no problem hw1\.no_such_op .*{CHEAP}"):
-        grade(ROOT, only=["hw1.no_such_op"])
+    with pytest.raises(BundleError, match=rf"no problem hw1\.no_such_op .*{CHEAP}"):
+        build(ROOT, only=["hw1.no_such_op"])
+
+
+def test_every_problem_has_a_probe(problems):
+    """Adding a problem (hw5.reverse_scan, ...) means adding homework/probes/hw5_reverse_scan.py."""
+    kit_probes = ROOT / "homework" / "probes"
+    assert [p.task_id for p in problems if not probe_file(kit_probes, p.task_id).is_file()] == []

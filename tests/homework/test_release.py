@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_fixture
 
-from minigrad.homework.markers import parse_file
-from minigrad.homework.project import find_problems, list_files
-from minigrad.homework.release import ReleaseError, release
+from homework.markers import parse_file
+from homework.project import find_problems, list_files
+from homework.release import ReleaseError, release
 
 
 def run_python(code, pythonpath):
@@ -101,12 +101,17 @@ def test_walk_without_git_skips_vcs_venvs_caches_and_the_out_dir(tmp_path):
         (root / junk).parent.mkdir(parents=True, exist_ok=True)
         (root / junk).write_text("junk")
     (root / "notes.txt").write_text("kept")
+    (root / "lesson.ipynb").write_text('{"cells": [], "outputs": "a solution\'s results"}')
     release(root, root / "release")          # the out dir may live inside the project
     copied = {p.relative_to(root / "release").as_posix()
               for p in (root / "release").rglob("*") if p.is_file()}
+    probes = {f"homework/probes/{name}" for name in
+              ("__init__.py", "hw1_square.py", "hw1_tanh.py", "hw2_affine.py")}
+    # no notebook: its saved outputs could show a solution (issue 10)
     assert copied == {"HOMEWORK.md", "notes.txt", "setup.cfg", "toygrad/__init__.py",
                       "toygrad/affine.py", "toygrad/gradcheck.py", "toygrad/ops.py",
-                      "tests/conftest.py", "tests/test_toy_ops.py", "tests/test_toy_affine.py"}
+                      "tests/conftest.py", "tests/test_toy_ops.py", "tests/test_toy_affine.py",
+                      *probes}
 
 
 def test_git_tree_copies_tracked_and_untracked_but_not_ignored(tmp_path):
@@ -114,8 +119,10 @@ def test_git_tree_copies_tracked_and_untracked_but_not_ignored(tmp_path):
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     (root / ".gitignore").write_text("secret_notes.txt\n")
     (root / "secret_notes.txt").write_text("answers")
-    subprocess.run(["git", "-C", str(root), "add", "toygrad"], check=True)   # tests left untracked
-    release(root, tmp_path / "out")
+    (root / "lesson.ipynb").write_text("{}")
+    subprocess.run(["git", "-C", str(root), "add", "toygrad", "lesson.ipynb"], check=True)
+    release(root, tmp_path / "out")                       # tests left untracked: copied too
+    assert not (tmp_path / "out" / "lesson.ipynb").exists()   # tracked, but a notebook
     assert (tmp_path / "out" / "tests" / "test_toy_ops.py").exists()
     assert not (tmp_path / "out" / "secret_notes.txt").exists()
     assert not (tmp_path / "out" / ".git").exists()
@@ -163,11 +170,12 @@ def test_release_that_does_not_import_is_refused(tmp_path):
 
 def test_command_line_release_and_list(tmp_path, fixture_root):
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "minigrad.homework", *args],
+        return subprocess.run([sys.executable, "-m", "homework", *args],
                               capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
     listing = cli("list", "--root", str(fixture_root))
     assert listing.returncode == 0
-    assert "hw2.affine                  10 points  2 region(s), tests in test_toy_affine.py" in listing.stdout
+    assert ("hw2.affine                  10 points  2 region(s), probe hw2_affine.py, "
+            "tests in test_toy_affine.py") in listing.stdout
     ok = cli("release", "--root", str(fixture_root), "--out", str(tmp_path / "a"), "--assignment", "hw2")
     assert ok.returncode == 0 and "released 1 problems" in ok.stdout
     again = cli("release", "--root", str(fixture_root), "--out", str(tmp_path / "a"))

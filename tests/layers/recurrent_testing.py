@@ -60,23 +60,23 @@ def install_numeric_step_backwards(monkeypatch, module):
     real_rnn, real_lstm, real_gru = (module.rnn_step_forward, module.lstm_step_forward,
                                      module.gru_step_forward)
 
-    def rnn_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh", out=None):
+    def rnn_forward(x_proj_t, h_prev, w_hh_t, nonlinearity="tanh"):
         inputs = (host(x_proj_t), host(h_prev), host(w_hh_t), nonlinearity)
-        h, cache = real_rnn(x_proj_t, h_prev, w_hh_t, nonlinearity, out=out)
+        h, cache = real_rnn(x_proj_t, h_prev, w_hh_t, nonlinearity)
         return h, _Recorded(inputs, cache)
 
-    def rnn_backward(grad_h, cache, out=None):
+    def rnn_backward(grad_h, cache):
         x_proj, h_prev, w_hh_t, nonlinearity = cache.inputs
         grads = numeric_vjp(lambda a, h: real_rnn(a, h, w_hh_t, nonlinearity)[:1],
                             [x_proj.copy(), h_prev.copy()], [host(grad_h)])
         return tuple(on(backend.device_of(grad_h), g) for g in grads)
 
-    def lstm_forward(x_proj_t, h_prev, c_prev, w_hh_t, out=None):
+    def lstm_forward(x_proj_t, h_prev, c_prev, w_hh_t):
         inputs = (host(x_proj_t), host(h_prev), host(c_prev), host(w_hh_t))
-        h, c, cache = real_lstm(x_proj_t, h_prev, c_prev, w_hh_t, out=out)
+        h, c, cache = real_lstm(x_proj_t, h_prev, c_prev, w_hh_t)
         return h, c, _Recorded(inputs, cache)
 
-    def lstm_backward(grad_h, grad_c, cache, out=None):
+    def lstm_backward(grad_h, grad_c, cache):
         x_proj, h_prev, c_prev, w_hh_t = cache.inputs
         grads = numeric_vjp(lambda a, h, c: real_lstm(a, h, c, w_hh_t)[:2],
                             [x_proj.copy(), h_prev.copy(), c_prev.copy()],
@@ -85,12 +85,12 @@ def install_numeric_step_backwards(monkeypatch, module):
         # the 4th result (the total dL/dc_t) only feeds the recording, unused here
         return (*(on(device, g) for g in grads), on(device, np.zeros_like(c_prev)))
 
-    def gru_forward(x_proj_t, h_prev, w_hh_t, b_hh=None, out=None):
+    def gru_forward(x_proj_t, h_prev, w_hh_t, b_hh=None):
         inputs = (host(x_proj_t), host(h_prev), host(w_hh_t), host(b_hh))
-        h, cache = real_gru(x_proj_t, h_prev, w_hh_t, b_hh, out=out)
+        h, cache = real_gru(x_proj_t, h_prev, w_hh_t, b_hh)
         return h, _Recorded(inputs, cache)
 
-    def gru_backward(grad_h, cache, out=None):
+    def gru_backward(grad_h, cache):
         x_proj, h_prev, w_hh_t, b_hh = cache.inputs
         # a per-row copy of b_hh: its gradient is dL/dh_proj, row by row
         rows = np.zeros_like(x_proj) + (0.0 if b_hh is None else b_hh)

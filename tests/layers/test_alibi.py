@@ -47,7 +47,7 @@ def test_mha_alibi_equals_torch_with_the_bias_as_float_mask(rng):
     torch = pytest.importorskip("torch")
     mha = MultiheadAttention(E, nh, batch_first=True, dtype="float64", positional="alibi")
     ref = torch.nn.MultiheadAttention(E, nh, batch_first=True, dtype=torch.float64)
-    ref.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in mha.state_dict().items()})
+    ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in mha.state_dict().items()})
     x = _x(rng)
     with minigrad.no_grad():
         ours = mha(x, x, x, is_causal=True)[0].numpy()

@@ -27,6 +27,8 @@ def _reference(q, k, v, allowed=None, bias=None, scale=None):
         scores = np.where(allowed, scores, np.finfo(scores.dtype).min)
     scores = scores - scores.max(-1, keepdims=True)
     weights = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    if allowed is not None:                        # a fully masked row attends to nothing
+        weights = weights * allowed.any(-1, keepdims=True)
     return weights @ v, weights
 
 
@@ -81,8 +83,9 @@ def test_fully_masked_row_is_finite_and_passes_no_gradient(device, rng):
     mask = minigrad.tensor(allowed, device=device)
     out, weights = AttentionFunction.apply(q, k, v, mask)
     assert np.isfinite(out.detach().numpy()).all()
-    # all scores equal (the most negative float): uniform weights, the mean of v
-    np.testing.assert_allclose(weights.detach().numpy()[:, :, 2], 1 / 5)
+    # nothing to attend to: weights 0 and output 0, as torch's scaled_dot_product_attention
+    np.testing.assert_array_equal(weights.detach().numpy()[:, :, 2], 0.0)
+    np.testing.assert_array_equal(out.detach().numpy()[:, :, 2], 0.0)
     gradcheck(lambda q, k, v: AttentionFunction.apply(q, k, v, mask), [q, k, v])
     # L = sum(out) + sum(weights^2), its gradients handed to AttentionFunction's backward
     # directly (dL/dout = 1, dL/dweights = 2 weights), so no other op's backward runs (hw1)

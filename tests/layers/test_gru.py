@@ -53,18 +53,12 @@ def test_forward_is_pytorchs_formula(rng):
     np.testing.assert_allclose(h, (1 - z) * n + z * h_prev, rtol=1e-12)
 
 
-def test_gru_step_writes_into_given_buffers(rng):
+def test_gru_step_leaves_its_inputs_unchanged(rng):
     x_proj, h_prev, w_hh_t, b_hh = _step_inputs(rng)
-    h, cache = gru_step_forward(x_proj, h_prev, w_hh_t, b_hh)
-    buffers = (x_proj.copy(), np.empty((N, 3 * H)), np.empty((N, H)))
-    h2, cache2 = gru_step_forward(buffers[0], h_prev, w_hh_t, b_hh, out=buffers)
-    assert h2 is buffers[2] and cache2.gates is buffers[0] and cache2.h_proj is buffers[1]
-    np.testing.assert_array_equal(h2, h)
-    grad_h = rng.standard_normal((N, H))
-    out = (np.empty((N, 3 * H)), np.empty((N, 3 * H)))
-    got = gru_step_backward(grad_h, cache2, out=out)
-    assert got[0] is out[0] and got[1] is out[1]
-    for a, b in zip(got, gru_step_backward(grad_h, cache)):
+    copies = [a.copy() for a in (x_proj, h_prev, w_hh_t, b_hh)]
+    _, cache = gru_step_forward(x_proj, h_prev, w_hh_t, b_hh)
+    gru_step_backward(rng.standard_normal((N, H)), cache)
+    for a, b in zip((x_proj, h_prev, w_hh_t, b_hh), copies):
         np.testing.assert_array_equal(a, b)
 
 

@@ -101,7 +101,7 @@ def test_lm_matches_torch(rng):
         torch.nn.TransformerEncoderLayer(E, nh, F_, dropout=0.0, batch_first=True,
                                          norm_first=True) for _ in range(L)])
     norm = torch.nn.LayerNorm(E)
-    sd = {k: torch.tensor(v) for k, v in model.state_dict().items()}
+    sd = {k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()}
     embed.load_state_dict({"weight": sd["token_embed.weight"]})
     for i, block in enumerate(blocks):
         prefix = f"layers.{i}."

@@ -131,7 +131,8 @@ def test_cells_match_pytorch(kind, impl):
 def test_state_dict_goes_back_to_pytorch():
     lstm = layers.LSTM(D, H, num_layers=2, forget_bias=1.0)
     torch_lstm = torch.nn.LSTM(D, H, num_layers=2)
-    torch_lstm.load_state_dict({k: torch.from_numpy(v) for k, v in lstm.state_dict().items()})
+    torch_lstm.load_state_dict({k: torch.from_numpy(v.numpy())
+                               for k, v in lstm.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((T, N, D)).astype(np.float32)
     with minigrad.no_grad():
         ours = lstm(minigrad.tensor(x))[0].numpy()

@@ -207,3 +207,60 @@ def test_streams_and_windows_cover_the_text_in_order():
     np.testing.assert_array_equal(ys, rows[:, 1:])
     train, val = split_stream(ids, 0.1)
     assert len(val) == 10 and np.array_equal(np.concatenate([train, val]), ids)
+
+
+# ----------------------------------------------------------------------------- lesson 7's machinery
+
+def _walk(job, report):
+    """A stand-in for lesson 7's walk: reports each 'run' it does, then stops."""
+    rng = np.random.default_rng(job)                 # each job seeds its own generator
+    for step in range(3):
+        report(("run", job, step, float(rng.standard_normal())))
+
+
+def _broken(job, report):
+    report(("run", job, 0, 0.0))
+    raise ValueError(f"job {job} breaks on purpose")
+
+
+def test_run_jobs_gives_the_same_messages_in_processes_as_in_order():
+    from lessons._long_range import run_jobs
+    in_order, parallel = [], []
+    run_jobs([1, 2, 3], _walk, 1, in_order.append)
+    run_jobs([1, 2, 3], _walk, 2, parallel.append)
+    assert sorted(parallel) == sorted(in_order) and len(in_order) == 9
+    for job in (1, 2, 3):                            # each job's own messages keep their order
+        assert [m for m in parallel if m[1] == job] == [m for m in in_order if m[1] == job]
+
+
+def test_run_jobs_reports_a_failing_job_with_its_traceback():
+    from lessons._long_range import run_jobs
+    with pytest.raises(RuntimeError, match="breaks on purpose"):
+        run_jobs([1, 2], _broken, 2, lambda message: None)
+
+
+def test_train_until_stops_at_the_first_check_that_passes():
+    import minigrad
+    from lessons._long_range import HeldOutCheck, make_model, train_until
+
+    class PassesAt:
+        """A check that passes from its k-th call on (the model is not looked at)."""
+        def __init__(self, every, k):
+            self.every, self.k, self.calls = every, k, 0
+
+        def passed(self, model):
+            self.calls += 1
+            return self.calls >= self.k
+
+    minigrad.manual_seed(0)
+    model = make_model("rnn", "adding", 6, np.random.default_rng(0), hidden_size=4, d_model=4)
+    steps, passed, losses, _ = train_until(model, "adding", "rnn", 6, np.random.default_rng(1),
+                                           PassesAt(every=5, k=3), 100, 8, 1e-2, 1.0, "cpu")
+    assert (steps, passed, len(losses)) == (15, True, 15)
+    steps, passed, losses, _ = train_until(model, "adding", "rnn", 6, np.random.default_rng(1),
+                                           PassesAt(every=5, k=99), 12, 8, 1e-2, 1.0, "cpu")
+    assert (steps, passed, len(losses)) == (12, False, 12)
+    # the real check scores a fixed held-out set: the same metric twice for the same model
+    check = HeldOutCheck("adding", "rnn", 6, 32, seed=5, device="cpu", every=5)
+    check.passed(model), check.passed(model)
+    assert check.history[0][1] == check.history[1][1] and check.history[1][0] == 10

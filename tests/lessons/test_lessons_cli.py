@@ -54,8 +54,9 @@ def test_listing_shows_each_lesson_with_its_summary(fake_lessons, capsys):
     assert main([], lessons_dir=fake_lessons) == 0
     lines = capsys.readouterr().out.splitlines()
     lesson_lines = [line.strip() for line in lines if line.startswith("  ")]
-    assert lesson_lines == ["01  A fake lesson that reports what it was given",
-                            "03  Summary taken from the docstring."]
+    assert lesson_lines[:2] == ["01  A fake lesson that reports what it was given",
+                                "03  Summary taken from the docstring."]
+    assert lesson_lines[2].startswith("all ")
 
 
 def test_listing_the_real_lessons_folder_works(capsys):
@@ -72,18 +73,89 @@ def test_running_a_lesson_passes_the_options_through(fake_lessons, tmp_path, mon
     devices = []
     monkeypatch.setattr(_shared, "_set_engine_device", devices.append)   # keep the engine's default
     out_root = tmp_path / "runs"
-    argv = ["1", "--quick", "--out", str(out_root), "--device", "cuda", "--seed", "5", "--extra"]
+    argv = ["1", "--quick", "--out", str(out_root), "--device", "cuda", "--seed", "5"]
     assert main(argv, lessons_dir=fake_lessons) == 0
     results = json.loads((out_root / "01_fake" / "results.json").read_text())
     assert results["name"] == "__main__"
     assert results["quick"] is True and results["device"] == "cuda" and results["seed"] == 5
-    assert "--extra" in results["argv"]
+    assert results["mode"] == "quick"            # save_json records how the lesson ran
     assert devices == ["cuda"]
     assert f"wrote {out_root / '01_fake' / 'results.json'}" in capsys.readouterr().out
     # the same seed draws the same numbers; the number can be written 1 or 01
     assert main(["01", "--out", str(out_root), "--seed", "5"], lessons_dir=fake_lessons) == 0
     again = json.loads((out_root / "01_fake" / "results.json").read_text())
     assert again["draw"] == results["draw"] and again["quick"] is False
+
+
+@pytest.mark.parametrize("argv", [["4", "--qiuck"], ["all", "--quick", "--sed", "3"], ["--qiuck"]])
+def test_an_unknown_option_is_an_error_naming_it(fake_lessons, tmp_path, argv, capsys):
+    """A mistyped --quick must not quietly start a full run (hours): exit 2, name the word."""
+    assert main(argv + ["--out", str(tmp_path)], lessons_dir=fake_lessons) == 2
+    err = capsys.readouterr().err
+    assert argv[-1] in err or "--sed" in err, err
+    assert not (tmp_path / "01_fake").exists()               # nothing ran
+
+
+def test_a_lesson_run_directly_rejects_an_unknown_option(tmp_path):
+    """python lessons/NN_x.py --qiuck: setup() stops with exit 2 naming the word."""
+    script = tmp_path / "01_fake.py"
+    script.write_text(FAKE_LESSON)
+    done = subprocess.run([sys.executable, str(script), "--qiuck", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--qiuck" in done.stderr, done.stderr
+
+
+def test_listing_names_all(fake_lessons, capsys):
+    assert main([], lessons_dir=fake_lessons) == 0
+    assert any(line.strip().startswith("all ") for line in capsys.readouterr().out.splitlines())
+
+
+def test_the_notebook_parameter_chooses_the_mode_and_the_environment_is_the_fallback(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py"])
+    monkeypatch.setenv("MINIGRAD_LESSON_QUICK", "1")
+    assert setup("9", title="Nine", argv=["--out", str(tmp_path)]).quick is True      # env fallback
+    assert setup("9", title="Nine", argv=["--out", str(tmp_path)], quick=False).quick is False
+    monkeypatch.delenv("MINIGRAD_LESSON_QUICK")
+    opts = setup("9", title="Nine", argv=["--out", str(tmp_path)], quick=True)
+    assert opts.quick is True and opts.mode == "quick"
+
+
+def test_every_lesson_has_a_papermill_parameters_cell():
+    """A notebook made with jupytext gets a cell tagged "parameters" before setup() runs."""
+    from lessons._shared import lesson_files
+    for path in lesson_files():
+        text = path.read_text(encoding="utf-8")
+        assert '# %% tags=["parameters"]\nQUICK = None' in text, path.name
+        assert text.index('tags=["parameters"]') < text.index("setup(") < text.index("quick=QUICK"), path.name
+
+
+def test_jupytext_makes_the_parameters_cell_a_tagged_notebook_cell():
+    jupytext = pytest.importorskip("jupytext")
+    from lessons._shared import lesson_files
+    notebook = jupytext.read(str(lesson_files()[0]))
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "QUICK = None" in tagged[0].source
+
+
+def test_results_record_mode_and_seed_and_are_found_by_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "07_long_thing.py")])
+    opts = setup("7", title="Seven", argv=["--out", str(tmp_path), "--seed", "4"])
+    opts.save_json("results", {"x": 1}, quiet=True)
+    number, found = opts.find_results("long_thing")
+    assert number == 7 and found == {"mode": "full", "seed": 4, "x": 1}
+    with pytest.raises(FileNotFoundError):
+        opts.find_results("no_such_lesson")
+
+
+def test_progress_draws_sparingly_off_a_terminal(capsys):
+    """Off a terminal every redraw is a line in a log: a postfix set every step must not
+    redraw; the bar draws at start, at most every MINIGRAD_PROGRESS_SECONDS, and at the end."""
+    bar = _shared.progress(range(500), desc="steps")
+    for i in bar:
+        bar.set_postfix(loss=f"{i:.3f}")
+        bar.set_description(f"step {i}")
+    err = capsys.readouterr().err
+    assert len(err.replace("\r", "\n").strip().splitlines()) <= 3, err
 
 
 def test_unknown_lesson_number_names_the_valid_ones(fake_lessons, capsys):
@@ -149,7 +221,7 @@ def test_outputs_and_results_of_other_lessons(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [str(tmp_path / "12_fake.py")])
     twelve = setup("12", title="Twelve", argv=["--out", str(tmp_path)])
     assert twelve.results_path(4) == tmp_path / "04_fake" / "results.json"
-    assert twelve.load_results("04") == {"loss": 0.5, "curve": [0, 1, 2]}
+    assert twelve.load_results("04") == {"mode": "full", "seed": 0, "loss": 0.5, "curve": [0, 1, 2]}
     with pytest.raises(FileNotFoundError, match="python -m lessons 5 --out"):
         twelve.load_results(5)
 

@@ -22,7 +22,8 @@ SKIP_DIRS = {
     ".mypy_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints", "build", "dist",
     "node_modules", "lesson_output", "minigrad_output",
 }
-SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+# Notebooks are never released: their saved outputs may show a solution's results or code.
+SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".ipynb")
 PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 

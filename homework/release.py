@@ -128,11 +128,13 @@ def _check_imports(out: Path, stubbed_files):
 
 
 def _homework_md(out: Path, problems, stub_lines: dict) -> str:
-    has_plugin = (out / "minigrad" / "homework" / "pytest_plugin.py").exists()
+    has_plugin = (out / "homework" / "pytest_plugin.py").exists()
     lines = ["# Homework", "",
              "Each problem below is a piece of the code replaced by `raise NotImplementedError`.",
              "Read the hint (the `# TODO:` comment above it), write the code, and run its tests",
-             "from this folder. Do not edit the tests: grading uses the teacher's own copy.", ""]
+             "from this folder. The tests are there to help you: grading does not run them, it",
+             "calls your functions on its own inputs and compares what they return (values and",
+             "gradients) with the teacher's solution.", ""]
     assignment = None
     for problem in problems:
         if problem.assignment != assignment:
@@ -143,7 +145,7 @@ def _homework_md(out: Path, problems, stub_lines: dict) -> str:
             lines.append(f"- `{region.path}` line {stub_lines[region]}: {region.todo_text or '(no hint)'}")
         test_files = [f"tests/{f}" for f in tests_naming(out / "tests", problem.task_id)]
         if has_plugin:
-            command = (f"python -m pytest -p minigrad.homework.pytest_plugin "
+            command = (f"python -m pytest -p homework.pytest_plugin "
                        f"--homework-problem {problem.task_id} {' '.join(test_files) or 'tests'}")
         else:
             command = f"python -m pytest {' '.join(test_files) or 'tests'}"

@@ -4,12 +4,12 @@ Tests of a problem carry ``@pytest.mark.homework("hw2.lstm_step")`` (or a module
 ``pytestmark = pytest.mark.homework(...)``). With this plugin loaded,
 ``--homework-problem ID`` (repeatable) keeps the tests whose marker names one of the ids:
 
-    python -m pytest -p minigrad.homework.pytest_plugin --homework-problem hw1.tanh tests
+    python -m pytest -p homework.pytest_plugin --homework-problem hw1.tanh tests
 
-The grader copies this file into a folder of its own and loads it from there, so a
-submission cannot replace it. ``--homework-student-dir DIR`` puts DIR first on sys.path
-before any conftest is imported (and after pytest's own plugins are loaded, so nothing in
-DIR can pose as one). This module imports nothing from minigrad.
+It is for students and teachers running a problem's tests by hand; the grader does not use
+pytest at all (it runs probes in a sandbox, see homework/grade.py). ``--homework-student-dir
+DIR`` puts DIR first on sys.path before any conftest is imported. This module imports nothing
+from minigrad.
 """
 import sys
 
