@@ -69,9 +69,7 @@ from lessons.tasks.adding import BASELINE_MSE, adding_problem
 from lessons.tasks.associative_recall import IGNORE
 from lessons.tasks.copy_memory import copy_memory
 
-opts = setup("12")
-if QUICK is not None:
-    opts.quick = bool(QUICK)
+opts = setup("12", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 results = {"mode": "quick" if opts.quick else "full", "seed": opts.seed,

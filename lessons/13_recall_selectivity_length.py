@@ -54,9 +54,7 @@ from lessons._modern_training import (accuracy, induction_batch, recall_batch,
                                       selective_copy_batch, train)
 from lessons._shared import markdown_table, progress, setup
 
-opts = setup("13")
-if QUICK is not None:
-    opts.quick = bool(QUICK)
+opts = setup("13", quick=QUICK)
 plt = opts.pyplot()
 single_thread_blas()
 missing = [kind for kind in KINDS if not available(kind)]
