@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 12: The answer
+# # Lesson 14: The answer
 #
 # **Question.** What did the LSTM and the Transformer contribute; how do the RNN, the LSTM
 # and the Transformer compare; and can each handle extremely long sequences, and if so how?
@@ -8,7 +8,7 @@
 # `results.json` files from the same output root (finding each lesson by its name, so a lesson
 # that gets renumbered is still found), adds one measurement of its own (the gradient reach
 # through the *inputs*, the one reach a Transformer has), and writes `report.md`: a written
-# answer in three parts, every factual sentence carrying this run's number and the lesson that
+# answer in four parts (the fourth on the modern models of lessons 12 and 13), every factual sentence carrying this run's number and the lesson that
 # measured it, then the comparison table and the figures. Change a lesson, rerun it, rerun
 # this one: the answer changes with the numbers. Where a lesson has not run, or its numbers
 # do not back a claim, the answer says the claim is not supported by this run.
@@ -24,9 +24,11 @@ import os
 import numpy as np
 
 from lessons._answer import SECTIONS, VANISHED, answer_markdown, modes_paragraph, written_answer
-from lessons._comparison_table import (COST, HEADERS, MEMORY, MODELS, OWN, ROWS, SOURCES,
-                                       Evidence, comparison_markdown, comparison_rows)
+from lessons._comparison_table import (COST, HEADERS, MEMORY, MODELS, OWN, RECALL, RECURRENCE,
+                                       ROWS, SOURCES, Evidence, comparison_markdown,
+                                       comparison_rows)
 from lessons._measure import MiB
+from lessons._modern_answer import modern_sections, modern_table
 from lessons._reach import KINDS, LABELS, reach_table
 from lessons._shared import lesson_files, setup
 
@@ -35,7 +37,7 @@ QUICK = None   # in a notebook: True for the quick run, False for the full one; 
                # it to --quick or the MINIGRAD_LESSON_QUICK environment variable
 
 # %%
-opts = setup("12", quick=QUICK)
+opts = setup("14", quick=QUICK)
 plt = opts.pyplot()
 
 # %% [markdown]
@@ -94,7 +96,7 @@ print(comparison_table)
 # %% [markdown]
 # ## 4. The written answer
 #
-# Three parts, each a function of the results (`lessons/_answer.py`, `SECTIONS`). Read the
+# Four parts, each a function of the results (`lessons/_answer.py`, `SECTIONS`). Read the
 # functions: each sentence's number comes from a lesson's results, and each "not supported"
 # comes from a missing lesson or from numbers that do not back the claim.
 
@@ -198,6 +200,12 @@ FIGURES = [   # (lesson slug, figure name, caption)
     ("extremely_long_sequences", "memory_vs_length", "memory of truncated against full BPTT"),
     ("extremely_long_sequences", "gradient_reach", "gradient reach of full against truncated BPTT"),
     ("extremely_long_sequences", "attention_vs_T", "plain, memory-efficient and windowed attention"),
+    ("recurrence_returns", "loop_scan_chunked", "loop, parallel scan and chunked recurrence against T"),
+    ("recurrence_returns", "generation_memory", "generation memory: fixed state against KV cache"),
+    ("recurrence_returns", "adding_and_copy", "adding and copy with minGRU and the selective SSM"),
+    ("recall_selectivity_length", "extrapolation", "induction heads beyond the training length"),
+    ("recall_selectivity_length", "recall_vs_state", "associative recall against state size"),
+    ("recall_selectivity_length", "selective_copy", "selective copying, with and without selection"),
 ]
 figure_lines, linked = ["![summary](summary.png)\n\n*Summary of the measured results.*"], []
 for slug, name, caption in FIGURES:
@@ -241,6 +249,11 @@ report = "\n".join([
     "a common cap. Time: median over rounds of a training step (forward + backward), with the "
     "smallest to largest slope over the rounds; memory: tracemalloc peak. Exponents: slope of "
     "log(cost) against log(T) on the longest lengths.",
+    "",
+    "## The modern models against the papers",
+    "",
+    modern_table(modern_sections({numbers[s]: results.get(s) for s in (RECURRENCE, RECALL)
+                                  if s in numbers})[1]),
     "",
     "## Figures",
     "",

@@ -1,4 +1,4 @@
-"""Lesson 12's written answer to the course question, composed from the gathered results.
+"""The answer lesson's (lesson 14) written answer to the course question, composed from the gathered results.
 
     parts = written_answer(ev)          # [(title, [paragraph, ...]), ...] in SECTIONS' order
 
@@ -12,8 +12,9 @@ section plugs in by appending ``(title, function)`` to ``SECTIONS``.
 import math
 
 from lessons._comparison_table import (COST, GRU_LESSON, LONG, LSTM_LESSON, MEMORY, OWN,
-                                       TRANSFORMER, VANISHING, sci)
+                                       RECALL, RECURRENCE, TRANSFORMER, VANISHING, sci)
 from lessons._measure import MiB
+from lessons._modern_answer import modern_sections
 
 VANISHED = 1e-3      # a gradient 1,000x weaker than at the loss's own step: too little to learn from
 
@@ -344,10 +345,20 @@ def _so_can_each(ev):
             + "; ".join(clauses) + ".")
 
 
+def modern(ev):
+    """Part 4: the modern answer (linear recurrences, selectivity, recall, length), from the
+    two modern lessons' results (lessons/_modern_answer.py)."""
+    slugs = (RECURRENCE, RECALL)
+    paragraphs, _ = modern_sections({ev.numbers[s]: ev.results.get(s) for s in slugs
+                                     if s in ev.numbers})
+    return paragraphs
+
+
 SECTIONS = [  # (title, builder(ev) -> [paragraph, ...]); append to add a section
     ("1. What the LSTM and the Transformer contributed", contributions),
     ("2. RNN, LSTM (and GRU) and Transformer compared", compared),
     ("3. Extremely long sequences: does each cope, and how?", long_sequences),
+    ("4. The modern answer: linear recurrences, selectivity, recall and length", modern),
 ]
 
 

@@ -1,14 +1,14 @@
-"""Lesson 12's comparison table: one row per measured quantity, one cell per model, each row
+"""The answer lesson's comparison table: one row per measured quantity, one cell per model, each row
 computed from the ``results.json`` of the lessons it reads, found by their names (slugs), not
 their numbers: a lesson that moves to another number is still found.
 
-    ev = Evidence(results_by_slug, number_by_slug)     # what lesson 12 gathered
+    ev = Evidence(results_by_slug, number_by_slug)     # what the answer lesson gathered
     table_rows = comparison_rows(ev)                   # [{"label", "lessons", "available", "cells"}]
     print(comparison_markdown(table_rows))
 
 A row whose lessons have not run says so in every cell ("run lesson 7 first") instead of
 failing. New rows plug in by appending ``(label, slugs, cells(ev))`` to ``ROWS``. The
-formatting helpers (``sci``, ``up_to``, ...) are shared with lesson 12's written answer, so a
+formatting helpers (``sci``, ``up_to``, ...) are shared with the answer lesson's written answer, so a
 number reads the same in the table and in the prose.
 """
 
@@ -19,19 +19,21 @@ MODELS = ("RNN", "LSTM", "GRU", "Transformer")
 HEADERS = ["", "lessons"] + list(MODELS)
 FAMILY = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru", "Transformer": "transformer"}
 
-# The lessons lesson 12 reads, by slug (the folder name without its number).
+# The lessons the answer lesson (14) reads, by slug (the folder name without its number).
 VANISHING, LSTM_LESSON, GRU_LESSON = "vanishing_exploding", "lstm", "gru_vs_lstm"
 MEMORY, ATTENTION, TRANSFORMER = "long_range_memory", "attention", "transformer"
 COST, LONG = "cost_against_length", "extremely_long_sequences"
-OWN = "input_reach"      # lesson 12's own measurement (lessons/_reach.py), not a lesson's file
+RECURRENCE, RECALL = "recurrence_returns", "recall_selectivity_length"     # the modern lessons
+OWN = "input_reach"      # the answer lesson's own measurement (lessons/_reach.py), not a lesson's file
 SOURCES = {VANISHING: "vanishing and exploding gradients", LSTM_LESSON: "the LSTM",
            GRU_LESSON: "GRU against LSTM", MEMORY: "long-range memory",
            ATTENTION: "attention", TRANSFORMER: "the Transformer",
-           COST: "cost against length", LONG: "extremely long sequences"}
+           COST: "cost against length", LONG: "extremely long sequences",
+           RECURRENCE: "recurrence returns", RECALL: "recall, selectivity and length"}
 
 
 class Evidence:
-    """What lesson 12 gathered: results by slug, and the lesson number each came from."""
+    """What the answer lesson gathered: results by slug, and the lesson number each came from."""
 
     def __init__(self, results, numbers):
         self.results = dict(results)          # slug -> the lesson's results.json

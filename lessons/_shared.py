@@ -7,10 +7,10 @@ A lesson starts with::
     plt = opts.pyplot()          # matplotlib, Agg backend outside notebooks
     ...
     opts.savefig(fig, "gradient_norms")      # -> <root>/04_vanishing_exploding/gradient_norms.png
-    opts.save_json("results", {...})          # -> .../results.json, what lesson 12 reads back
+    opts.save_json("results", {...})          # -> .../results.json, what the answer lesson (14) reads back
 
 Output layout: ``<root>/<NN_topic>/``, where ``<root>`` is ``--out`` (or ``MINIGRAD_LESSON_OUT``,
-default ``./lesson_output``). Lesson 12 finds the other lessons' results under the same root
+default ``./lesson_output``). Lesson 14 finds the other lessons' results under the same root
 with ``opts.load_results("04")``.
 
 Options come from the command line (the ``-f kernel.json`` that Jupyter passes is ignored; any

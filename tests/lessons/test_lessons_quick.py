@@ -7,7 +7,7 @@ lessons/README.md). Lessons that do not exist yet are not collected, so this fil
 for a missing lesson.
 
 All lessons write under one output root per test session, as ``python -m lessons all --out``
-does, so a lesson that reads other lessons' results (lesson 12) finds them; list those lessons
+does, so a lesson that reads other lessons' results (the answer, lesson 14) finds them; list those lessons
 in its entry's ``needs`` and they run first (each lesson runs at most once per session).
 
 Quick mode must finish in minutes (lesson 7, the longest, about 3 minutes of CPU on 2 cores);
@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import pytest
+
+from modern_checks import (FIGURES_12, FIGURES_13, check_lesson_12_modern,
+                           check_lesson_13_modern)
 
 try:
     import fcntl                     # POSIX: lets pytest-xdist workers share one run per lesson
@@ -143,7 +146,7 @@ def check_lesson_07(results):
     """
     assert results["mode"] == "quick" and "seed" in results, {k: results.get(k) for k in ("mode", "seed")}
     longest, failed = results["longest_lag_learned"], results["first_lag_not_learned"]
-    for task in ("copy", "adding"):            # what lesson 12 reads
+    for task in ("copy", "adding"):            # what the answer lesson reads
         assert set(longest[task]) == {"rnn", "lstm", "gru", "transformer"}, longest
     assert (longest["adding"]["lstm"] or 0) >= 100, (longest, results["runs"]["adding"]["lstm"])
     assert (longest["adding"]["gru"] or 0) >= 100, (longest, results["runs"]["adding"]["gru"])
@@ -233,19 +236,21 @@ def check_lesson_10(results):
         assert calls == {"forward": 1, "backward": 1}, calls
 
 
-LESSON_12_SOURCES = ("vanishing_exploding", "lstm", "gru_vs_lstm", "long_range_memory",
-                     "attention", "transformer", "cost_against_length", "extremely_long_sequences")
-LESSON_12_PARTS = ("What the LSTM and the Transformer contributed",
-                   "compared", "Extremely long sequences")
+ANSWER_SOURCES = ("vanishing_exploding", "lstm", "gru_vs_lstm", "long_range_memory",
+                     "attention", "transformer", "cost_against_length", "extremely_long_sequences",
+                     "recurrence_returns", "recall_selectivity_length")
+ANSWER_PARTS = ("What the LSTM and the Transformer contributed",
+                   "compared", "Extremely long sequences", "The modern answer")
+MODERN_NEEDLES = ("Mamba", "Zoology", "Jelassi", "ALiBi", "Hybrids")   # the papers part 4 weighs
 
 
-def lesson_12_sources_present():
-    """The lessons lesson 12 reads that exist in this checkout (others may still be written)."""
-    return tuple(s for s in LESSON_12_SOURCES if any(LESSONS_DIR.glob(f"[0-9][0-9]_{s}.py")))
+def answer_sources_present():
+    """The lessons the answer lesson reads that exist in this checkout (others may still be written)."""
+    return tuple(s for s in ANSWER_SOURCES if any(LESSONS_DIR.glob(f"[0-9][0-9]_{s}.py")))
 
 
-def check_lesson_12(results):
-    """report.md opens with the written answer in three parts, says which lessons ran quick,
+def check_the_answer(results):
+    """report.md opens with the written answer in four parts, says which lessons ran quick,
     warns about undertraining, and fills every row whose lessons ran."""
     report = Path(results["report"]).read_text(encoding="utf-8")
     assert results["mode"] == "quick" and "seed" in results
@@ -253,9 +258,9 @@ def check_lesson_12(results):
     assert answer_at < table_at, "the written answer must come before the table"
     assert "quick run" in report[:answer_at] and "undertrain" in report[:answer_at], report[:answer_at]
     answer = report[answer_at:table_at]
-    for part in LESSON_12_PARTS:
+    for part in ANSWER_PARTS:
         assert part in answer, f"the answer lacks the part {part!r}"
-    present = set(lesson_12_sources_present())    # needs=... ran these first, into the same root
+    present = set(answer_sources_present())    # needs=... ran these first, into the same root
     assert present <= set(results["found"]), (present, results["found"])
     for part in results["answer"]:
         assert part["paragraphs"] and all(p.strip() for p in part["paragraphs"]), part
@@ -263,7 +268,12 @@ def check_lesson_12(results):
         for paragraph in part["paragraphs"]:
             if any(ch.isdigit() for ch in paragraph) and "not supported" not in paragraph.lower():
                 assert "lesson" in paragraph, paragraph
-    if present == set(LESSON_12_SOURCES):
+    if {"recurrence_returns", "recall_selectivity_length"} <= present:
+        modern = answer[answer.index("The modern answer"):]
+        for needle in MODERN_NEEDLES:
+            assert needle in modern, f"part 4 of the answer does not weigh {needle}"
+        assert "## The modern models against the papers" in report
+    if present == set(ANSWER_SOURCES):
         assert "Not supported by this run: a result" not in report, "a section lacked a result"
         for row in results["table"]["rows"]:
             assert row["available"], row
@@ -345,8 +355,10 @@ LESSON_CHECKS = {   # by slug (the file name without its number): lessons get re
     "extremely_long_sequences": LessonCheck(figures=("memory_vs_length", "gradient_reach",
                                                      "attention_vs_T"), check=check_lesson_11),
     # needs: only the sources in this checkout, so the test runs while a lesson is being written
-    "the_answer": LessonCheck(figures=("summary",), check=check_lesson_12,
-                              needs=lesson_12_sources_present()),
+    "the_answer": LessonCheck(figures=("summary",), check=check_the_answer,
+                              needs=answer_sources_present()),
+    "recurrence_returns": LessonCheck(figures=FIGURES_12, check=check_lesson_12_modern),
+    "recall_selectivity_length": LessonCheck(figures=FIGURES_13, check=check_lesson_13_modern),
     # A new lesson: add "its_slug": LessonCheck(figures=(...), check=check_its_slug) with a
     # check function above that asserts the lesson's headline result.
 }
@@ -371,7 +383,7 @@ def run_lesson(tmp_path_factory, worker_id):
     """run_lesson(slug) -> (CompletedProcess, output folder): each lesson runs once per test
     session, also under pytest-xdist, where the workers share one output root and a lock per
     lesson (lesson 7's quick run, the longest, then runs once however the tests are spread,
-    and lesson 12 reads the results the other lessons' tests made)."""
+    and the answer lesson reads the results the other lessons' tests made)."""
     shared = worker_id != "master" and fcntl is not None
     base = tmp_path_factory.getbasetemp()
     root = (base.parent if shared else base) / "lesson_output"
@@ -431,7 +443,7 @@ def test_lesson_runs_in_quick_mode(slug, run_lesson):
     results_path = out / "results.json"
     assert results_path.is_file(), f"lesson {slug} did not save results.json (opts.save_json)"
     results = json.loads(results_path.read_text(encoding="utf-8"))
-    # every lesson records how it ran (lesson 12 says which lessons ran quick and which full)
+    # every lesson records how it ran (the answer lesson says which lessons ran quick and which full)
     assert results["mode"] == "quick" and results["seed"] == 0, {k: results.get(k) for k in ("mode", "seed")}
     if entry is not None:
         entry.check(results)
