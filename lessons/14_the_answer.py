@@ -8,8 +8,9 @@
 # `results.json` files from the same output root (finding each lesson by its name, so a lesson
 # that gets renumbered is still found), adds one measurement of its own (the gradient reach
 # through the *inputs*, the one reach a Transformer has), and writes `report.md`: a written
-# answer in four parts (the fourth on the modern models of lessons 12 and 13), every factual sentence carrying this run's number and the lesson that
-# measured it, then the comparison table and the figures. Change a lesson, rerun it, rerun
+# answer in four parts (the fourth on the modern models of lessons 12 and 13), every factual
+# sentence carrying this run's number and the lesson that measured it, then the comparison
+# table and the figures. Change a lesson, rerun it, rerun
 # this one: the answer changes with the numbers. Where a lesson has not run, or its numbers
 # do not back a claim, the answer says the claim is not supported by this run.
 #
