@@ -113,9 +113,10 @@ class Host:
         self.hide = sorted({str(h) for h in wanted if h.is_dir() and not any(
             Path(e) == h or h in Path(e).parents for e in self.expose + [str(self.base)])})
         self.hide_skipped = sorted({str(h) for h in wanted} - set(self.hide))
-        keep = [Path(p) for p in self.expose] + [self.base]
-        self.private = [d for d in WORLD_WRITABLE if os.path.isdir(d) and not any(
-            Path(d) == k or Path(d) in k.parents for k in keep)]
+        # The exposed folders (a virtual environment in /tmp) are bound back into the fresh
+        # /tmp by launch.py; only the shared folder itself must stay outside a private one.
+        self.private = [d for d in WORLD_WRITABLE if os.path.isdir(d) and not (
+            Path(d) == self.base or Path(d) in self.base.parents)]
         self._grader_dir()
         os.chmod(self.base, 0o711)  # others may pass through, never list
         self._pid_block = UID_BASE + SLOTS * (os.getpid() % 100_000)

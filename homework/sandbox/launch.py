@@ -43,26 +43,35 @@ def blocked_ancestor(path):
     return None
 
 
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _namespace(hide, expose, staging, private=()):
-    """A private mount namespace in which each folder of `hide` is an empty read-only tmpfs and
-    each folder of `expose` (the interpreter, NumPy) is reachable even when an ancestor (such as
-    /root, mode 0700) is not: that ancestor becomes an empty tmpfs with only `expose` inside."""
+    """A private mount namespace in which each folder of `hide` is an empty read-only tmpfs,
+    each folder of `private` (/tmp, /var/tmp, /dev/shm) a fresh, empty tmpfs of its own, and
+    each folder of `expose` (the interpreter, NumPy) still reachable: when it lies under a
+    folder that others may not enter (such as /root, mode 0700) or under a private folder (a
+    virtual environment in /tmp, as CI makes), it is bound aside first and bound back into
+    the fresh tmpfs that covers that folder."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) refused")
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)   # our mounts stay ours
-    blocked = {p: blocked_ancestor(p) for p in expose}
-    blocked = {p: b for p, b in blocked.items() if b is not None}
+    private = [os.path.realpath(p) for p in private]
+    blocked = [b for b in (blocked_ancestor(p) for p in expose) if b is not None]
+    covers = {}                   # folder -> (tmpfs options), outermost folders only
+    for folder in sorted(set(private) | set(blocked), key=len):
+        if not any(_inside(folder, c) for c in covers):
+            covers[folder] = ("size=256m,mode=1777" if folder in private
+                              else "size=64k,mode=0755")
     stages = {}
-    for i, path in enumerate(sorted(blocked)):
+    for i, path in enumerate(sorted(p for p in expose if any(_inside(p, c) for c in covers))):
         stages[path] = os.path.join(staging, f"stage-{os.getpid()}-{i}")
         os.makedirs(stages[path], exist_ok=True)
         _mount(libc, path, stages[path], None, MS_BIND | MS_REC)
-    covered = []
-    for folder in sorted(set(blocked.values()), key=len):
-        if not any(folder.startswith(c + os.sep) for c in covered):
-            _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-            covered.append(folder)
+    for folder, options in covers.items():
+        _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
     for path, stage in stages.items():
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(libc, stage, path, None, MS_BIND | MS_REC)
@@ -70,8 +79,6 @@ def _namespace(hide, expose, staging, private=()):
         if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                    "size=4k,mode=0555")
-    for path in private:          # a fresh, empty /tmp of its own, gone when the sandbox ends
-        _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
 
 
 def main():
