@@ -204,8 +204,8 @@ def modern_answer(r12, r13, n12=12, n13=13):
         f"*Attention* recalls exactly: any token of the context is one lookup away (lesson {n13}'s "
         "recall results), but it pays for it with a cache that grows with every token "
         f"(lesson {n12}) and T^2 work in training (lessons 10 and 11), and with absolute positions "
-        f"it does not work beyond the lengths it was trained on (lesson {n13}'s induction heads); "
-        "relative schemes (ALiBi, RoPE, none) push that limit out. *Selective recurrences* "
+        f"it does not work beyond the lengths it was trained on (lesson {n13}'s induction heads)"
+        + _relative_positions_clause(r13) + " *Selective recurrences* "
         "(Mamba, minGRU, gated linear attention) train in parallel like attention "
         f"(lesson {n12}'s scan), generate in O(1) memory per token, and can choose what to "
         f"remember (lesson {n13}'s selective copying), but their recall is bounded by the size of "
@@ -214,6 +214,25 @@ def modern_answer(r12, r13, n12=12, n13=13):
         "(Jamba, Zamba, Griffin; Zoology's Based; the Mamba-2 hybrids). This course did not "
         "build or measure a hybrid; that part of the answer rests on the literature."
         + ("" if have else " (Some of the lessons it cites have not run: see above.)")]
+
+
+def _relative_positions_clause(r13):
+    """Which relative position schemes kept working at 4x the training length, measured."""
+    models = (r13 or {}).get("induction", {}).get("models", {})
+    if "transformer_sinusoidal" not in models:
+        return "; ALiBi was designed to push that limit out (not measured here)."
+    four = str(r13["induction"]["test_lengths"][1])
+    sin4 = models["transformer_sinusoidal"]["accuracy_by_length"][four]
+    short = {"transformer_alibi": "ALiBi", "transformer_rope": "RoPE",
+             "transformer_nope": "no positions"}
+    acc = {k: models[k]["accuracy_by_length"][four] for k in EXTRAPOLATING if k in models}
+    held = [short[k] for k, a in acc.items() if a > sin4 + 0.2]
+    return (f": at 4x the training length the sinusoidal model scored {sin4:.2f}, and with "
+            + ", ".join(f"{short[k]} {a:.2f}" for k, a in acc.items()) + ", so "
+            + (" and ".join(held) + " pushed that limit out" if held else
+               "no relative scheme pushed that limit out here")
+            + " (Press et al. 2021 found sinusoidal and rotary positions both degrade beyond the "
+            "training length and ALiBi does not).")
 
 
 def modern_sections(results_by_lesson):
